@@ -1,0 +1,42 @@
+# Two commands do all set-up on a fresh machine: `make train` and `make test`.
+# Each creates .venv when it is missing and installs into it once; a second call reinstalls nothing.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.regopt-installed
+# The CPU wheel that lies on this disk. Installed only when torch is absent, so a GPU
+# machine's own CUDA build is kept (the package itself asks for torch>=2.4).
+TORCH_CPU ?= torch==2.13.0
+ARGS ?=
+
+.PHONY: install train test test-slow lint format clean
+
+install: $(STAMP)
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_CPU)"
+	$(PY) -m pip install --quiet --editable ".[dev]"
+	@touch $(STAMP)
+
+train: install
+	$(VENV)/bin/regopt-train $(ARGS)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: lint
+	$(VENV)/bin/pytest -m "not slow" -q
+
+test-slow: install
+	$(VENV)/bin/pytest -m slow -q
+
+clean:
+	rm -rf logs .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""regopt: regularisation versus optimisation, made visible."""
+
+__version__ = "0.1.0"

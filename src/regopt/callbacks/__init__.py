@@ -1,0 +1,1 @@
+"""Small callbacks the config's `callbacks` group selects."""

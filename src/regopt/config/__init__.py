@@ -1,0 +1,1 @@
+"""Config plumbing that must stay light: no torch or Lightning imports here."""

@@ -1,0 +1,89 @@
+"""Turn configuration mistakes into one line that names the key and what is allowed.
+
+Hydra prints multi-line messages (and sometimes tracebacks) for a bad override. regopt asks Hydra
+to raise instead (HYDRA_FULL_ERROR), then reports configuration errors in one line and exits 2.
+Errors raised by training itself keep their traceback: they are bugs, not typos.
+`REGOPT_DEBUG=1` (or HYDRA_FULL_ERROR=1 set by the user) shows the full traceback for everything.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from hydra.errors import (
+    ConfigCompositionException,
+    MissingConfigException,
+    OverrideParseException,
+)
+from omegaconf.errors import (
+    ConfigAttributeError,
+    ConfigKeyError,
+    OmegaConfBaseException,
+    ValidationError,
+)
+
+EXIT_CONFIG_ERROR = 2
+
+
+class ConfigError(ValueError):
+    """A bad configuration value, found before anything heavy is imported or trained."""
+
+
+def run_reporting_config_errors(app: Callable[[], Any]) -> None:
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        os.environ["REGOPT_DEBUG"] = "1"  # the user asked Hydra for full tracebacks
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises; regopt decides how to report
+    try:
+        app()
+    except (ConfigError, ConfigCompositionException, OverrideParseException, ValidationError) as ex:
+        exit_on_config_error(ex)
+
+
+def wants_traceback() -> bool:
+    return os.environ.get("REGOPT_DEBUG") == "1"
+
+
+def exit_on_config_error(ex: BaseException) -> None:
+    """Print one line and exit 2; with REGOPT_DEBUG=1, re-raise for the whole traceback."""
+    if wants_traceback():
+        raise ex
+    print(f"regopt-train: config error: {describe_config_error(ex)}", file=sys.stderr)
+    sys.exit(EXIT_CONFIG_ERROR)
+
+
+def describe_config_error(ex: BaseException) -> str:
+    """One line: which key or option is wrong, and what is allowed instead."""
+    if isinstance(ex, MissingConfigException) and ex.options is not None:
+        group, _, name = (ex.missing_cfg_file or "").rpartition("/")
+        allowed = ", ".join(sorted(ex.options))
+        return f"{group}={name} is not an option of '{group}'; allowed: {allowed}"
+    cause = ex.__cause__
+    if isinstance(cause, ConfigKeyError | ConfigAttributeError) and "not in struct" in str(cause):
+        return _unknown_key(cause)
+    if isinstance(ex, OmegaConfBaseException):
+        return _omegaconf_message(ex)
+    if isinstance(cause, OmegaConfBaseException):
+        return _omegaconf_message(cause)
+    return " ".join(str(ex).split())
+
+
+def _unknown_key(cause: OmegaConfBaseException) -> str:
+    full_key = getattr(cause, "full_key", None) or getattr(cause, "key", "?")
+    parent = getattr(cause, "parent_node", None)
+    allowed = ""
+    if parent is not None and hasattr(parent, "keys"):
+        keys = sorted(str(k) for k in parent if not str(k).startswith("_"))
+        allowed = f"; allowed keys here: {', '.join(keys)}" if keys else ""
+    return f"'{full_key}' is not a config key{allowed} (to add a new key use +{full_key}=...)"
+
+
+def _omegaconf_message(ex: OmegaConfBaseException) -> str:
+    first_line = str(ex).strip().splitlines()[0] if str(ex).strip() else type(ex).__name__
+    full_key = getattr(ex, "full_key", None)
+    if full_key and full_key not in first_line:
+        return f"{full_key}: {first_line}"
+    return re.sub(r"\s+", " ", first_line)

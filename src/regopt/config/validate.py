@@ -1,0 +1,82 @@
+"""Range checks on the composed config, run before any heavy import.
+
+Hydra's struct mode already rejects unknown keys and options; this rejects values that are of the
+right kind but mean nothing (a negative learning rate, a dropout of 1). Each failure names the key,
+the value and what is allowed, in one line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from omegaconf import DictConfig, OmegaConf
+
+from regopt.config.cli_errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Rule:
+    test: Callable[[float], bool]
+    allowed: str
+
+
+POSITIVE = Rule(lambda v: v > 0, "a number > 0")
+NON_NEGATIVE = Rule(lambda v: v >= 0, "a number >= 0")
+FRACTION_OPEN_CLOSED = Rule(lambda v: 0 < v <= 1, "a number in (0, 1]")
+FRACTION_CLOSED = Rule(lambda v: 0 <= v <= 1, "a number in [0, 1]")
+PROBABILITY_BELOW_ONE = Rule(lambda v: 0 <= v < 1, "a number in [0, 1)")
+POSITIVE_INT = Rule(lambda v: float(v).is_integer() and v >= 1, "a whole number >= 1")
+
+# key (relative to the config root) -> rule; keys absent from the composed config are skipped.
+RULES: dict[str, Rule] = {
+    "data.train_fraction": FRACTION_OPEN_CLOSED,
+    "data.label_noise": FRACTION_CLOSED,
+    "data.train_size": POSITIVE_INT,
+    "data.batch_size": POSITIVE_INT,
+    "data.eval_batch_size": POSITIVE_INT,
+    "model.dropout": PROBABILITY_BELOW_ONE,
+    "optimizer.lr": POSITIVE,
+    "optimizer.weight_decay": NON_NEGATIVE,
+    "optimizer.momentum": FRACTION_CLOSED,
+    "trainer.max_epochs": POSITIVE_INT,
+}
+# rules applied to every selected regulariser, by its key
+REGULARIZER_RULES: dict[str, Rule] = {
+    "weight": NON_NEGATIVE,
+    "l1_ratio": FRACTION_CLOSED,
+}
+CHOICES: dict[str, tuple[str, ...]] = {
+    "data.normalize": ("standard", "scale", "none"),
+    "model.activation": ("relu", "gelu", "tanh", "silu"),
+    "optimizer.weight_decay_params": ("weights", "all"),
+}
+REGULARIZER_CHOICES: dict[str, tuple[str, ...]] = {"params": ("weights", "all")}
+
+
+def validate_config(cfg: DictConfig) -> None:
+    for key, rule in RULES.items():
+        _check(cfg, key, rule)
+    for key, choices in CHOICES.items():
+        _check_choice(cfg, key, choices)
+    for name in cfg.get("regularizer") or {}:
+        for sub, rule in REGULARIZER_RULES.items():
+            _check(cfg, f"regularizer.{name}.{sub}", rule)
+        for sub, choices in REGULARIZER_CHOICES.items():
+            _check_choice(cfg, f"regularizer.{name}.{sub}", choices)
+
+
+def _check(cfg: DictConfig, key: str, rule: Rule) -> None:
+    value = OmegaConf.select(cfg, key, default=None)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{key}={value!r} is not a number; allowed: {rule.allowed}")
+    if not rule.test(value):
+        raise ConfigError(f"{key}={value!r} is out of range; allowed: {rule.allowed}")
+
+
+def _check_choice(cfg: DictConfig, key: str, choices: tuple[str, ...]) -> None:
+    value = OmegaConf.select(cfg, key, default=None)
+    if value is not None and value not in choices:
+        raise ConfigError(f"{key}={value!r} is not allowed; allowed: {', '.join(choices)}")

@@ -1,0 +1,36 @@
+"""Splitting and corrupting labelled data, reproducibly from a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+
+def stratified_split(
+    labels: np.ndarray, train_fraction: float, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of a training part and a validation part with the same class proportions."""
+    indices = np.arange(len(labels))
+    if train_fraction >= 1.0:
+        return indices, indices[:0]
+    train_idx, val_idx = train_test_split(
+        indices, train_size=train_fraction, stratify=labels, random_state=seed
+    )
+    return np.sort(train_idx), np.sort(val_idx)
+
+
+def corrupt_labels(
+    labels: np.ndarray, fraction: float, num_classes: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Replace exactly round(fraction * n) labels by a different class drawn at random.
+
+    Returns the new labels and the indices that were changed. Uses its own generator, so the
+    global random state is untouched.
+    """
+    rng = np.random.default_rng(seed)
+    count = int(round(fraction * len(labels)))
+    changed = np.sort(rng.choice(len(labels), size=count, replace=False))
+    shift = rng.integers(1, num_classes, size=count)  # never 0: the new class always differs
+    noisy = labels.copy()
+    noisy[changed] = (labels[changed] + shift) % num_classes
+    return noisy, changed

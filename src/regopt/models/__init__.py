@@ -1,0 +1,1 @@
+"""Models. Each takes its input and output sizes from the data module at construction."""

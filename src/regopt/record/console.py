@@ -1,0 +1,40 @@
+"""The short table printed when a run ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return "-" if value is None else str(value)
+
+
+def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
+    final, best = summary.get("final", {}), summary.get("best", {})
+    regs = ", ".join(f"{r['name']}({r['weight']:g})" for r in summary.get("regularizers", []))
+    opt = summary.get("optimizer", {})
+    rows = [
+        ("status", summary.get("status")),
+        ("regularizers", regs or "none"),
+        (
+            "optimizer",
+            f"{opt.get('name')} lr={opt.get('lr')} "
+            f"weight_decay={opt.get('weight_decay')} ({opt.get('weight_decay_kind')})",
+        ),
+        ("epochs / time", f"{summary.get('epochs')} epochs in {summary.get('wall_time_s')} s"),
+        (
+            "final train loss / acc",
+            f"{_fmt(final.get('train/loss'))} / {_fmt(final.get('train/acc'))}",
+        ),
+        ("final val loss / acc", f"{_fmt(final.get('val/loss'))} / {_fmt(final.get('val/acc'))}"),
+        (
+            "best val loss / acc",
+            f"{_fmt(best.get('val/loss'))} / {_fmt(best.get('val/acc'))} "
+            f"(epoch {_fmt(best.get('epoch'))})",
+        ),
+        *paths.items(),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"  {k.ljust(width)}  {_fmt(v)}" for k, v in rows)

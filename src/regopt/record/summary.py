@@ -1,0 +1,84 @@
+"""summary.json: the few numbers a reader of a sweep wants, and what produced them."""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
+
+from regopt.record.atomic import write_json_atomic
+from regopt.record.epoch_csv import EpochCSVLogger
+
+FINAL_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
+MONITOR = "val/loss"
+
+
+def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """`final`: the last epoch's values. `best`: the epoch of lowest val/loss, its loss and acc."""
+    final = {key: rows[-1].get(key) for key in FINAL_KEYS} if rows else dict.fromkeys(FINAL_KEYS)
+    for key in rows[-1] if rows else ():
+        if key.startswith(("penalty/", "train/penalty/")):
+            final[key] = rows[-1][key]
+    scored = [r for r in rows if MONITOR in r and math.isfinite(r[MONITOR])]
+    if not scored:
+        return final, {"val/loss": None, "val/acc": None, "epoch": None}
+    best_row = min(scored, key=lambda r: r[MONITOR])
+    best = {
+        "val/loss": best_row[MONITOR],
+        "val/acc": best_row.get("val/acc"),
+        "epoch": int(best_row["epoch"]),
+    }
+    return final, best
+
+
+class RunRecord(Callback):
+    """Writes summary.json at the start (`running`) and at the end (`completed`, `diverged`,
+    `failed`) of fitting, on the global-zero process only."""
+
+    def __init__(self, path: str | Path, static: dict[str, Any]) -> None:
+        self.path = Path(path)
+        self.static = static
+        self._start = time.perf_counter()
+
+    def _write(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, status: str, **extra: Any
+    ) -> None:
+        if not trainer.is_global_zero:
+            return
+        rows = next((lg.rows for lg in trainer.loggers if isinstance(lg, EpochCSVLogger)), [])
+        final, best = final_and_best(rows)
+        summary = {
+            "status": status,
+            **extra,
+            "seed": self.static.get("seed"),
+            "epochs": len(rows),
+            "wall_time_s": round(time.perf_counter() - self._start, 3),
+            "final": final,
+            "best": best,
+            **self.static,
+        }
+        write_json_atomic(self.path, summary)
+
+    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._start = time.perf_counter()
+        self._write(trainer, pl_module, "running")
+
+    def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        divergence = getattr(pl_module, "divergence", None)
+        if divergence is not None:
+            self._write(trainer, pl_module, "diverged", diverged_at=divergence)
+        else:
+            self._write(trainer, pl_module, "completed")
+
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
+        for logger in trainer.loggers:
+            if isinstance(logger, EpochCSVLogger):
+                logger.save()
+        error = f"{type(exception).__name__}: {exception}"
+        self._write(trainer, pl_module, "failed", error=error)

@@ -1,0 +1,70 @@
+"""Build Lightning's WandbLogger, offline unless asked, and never let it break a run.
+
+`mode` is passed to `wandb.init` rather than using WandbLogger(offline=True): that flag writes
+WANDB_MODE into the environment, which would leak into the next job of an in-process multirun.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("regopt")
+MODES = ("offline", "online", "disabled")
+
+
+def make_wandb_logger(
+    mode: str = "offline",
+    project: str = "regopt",
+    entity: str | None = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    save_dir: str = ".",
+    init_timeout_s: float = 15.0,
+    name: str | None = None,
+    tags: list[str] | None = None,
+    run_config: dict[str, Any] | None = None,
+) -> Any | None:
+    """A started WandbLogger, or None (with a warning) when W&B is off or cannot start."""
+    if mode not in MODES:
+        raise ValueError(f"logger.wandb.mode={mode!r}; allowed: {', '.join(MODES)}")
+    if mode == "disabled":
+        return None
+    import wandb
+    from pytorch_lightning.loggers import WandbLogger
+
+    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
+    logger = WandbLogger(
+        name=name,
+        save_dir=save_dir,
+        project=project,
+        entity=entity,
+        group=group,
+        job_type=job_type,
+        tags=tags,
+        config=run_config,
+        mode=mode,
+        settings=settings,
+    )
+    logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning always passes it
+    try:
+        _ = logger.experiment  # start now, so a failure is reported before training, not during
+    except Exception as error:  # noqa: BLE001 - any tracker failure must leave the run alone
+        log.warning(
+            f"W&B could not start ({type(error).__name__}: {error}); "
+            "continuing with the local record only"
+        )
+        return None
+    return logger
+
+
+def finish_wandb(logger: Any | None) -> None:
+    """End the run so the next job of a multirun gets its own W&B run."""
+    if logger is None:
+        return
+    import wandb
+
+    if wandb.run is not None:
+        wandb.finish()

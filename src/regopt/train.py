@@ -1,0 +1,39 @@
+"""The `regopt-train` entry point: Hydra composes the config, the pipeline wires the objects.
+
+Only Hydra and OmegaConf are imported at module level, so `--help` and `--cfg job` answer
+without paying for torch or Lightning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig
+
+from regopt.config.cli_errors import ConfigError, exit_on_config_error, run_reporting_config_errors
+from regopt.config.resolvers import register_resolvers
+
+CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+def _hydra_app(cfg: DictConfig) -> float | None:
+    from regopt.config.validate import validate_config
+
+    try:
+        validate_config(cfg)
+    except ConfigError as ex:  # exit here: Hydra would log a multi-line job error first
+        exit_on_config_error(ex)
+    from regopt.pipeline import run  # heavy imports only once the config is known to be good
+
+    return run(cfg)
+
+
+def main() -> None:
+    register_resolvers()
+    run_reporting_config_errors(_hydra_app)
+
+
+if __name__ == "__main__":
+    main()
