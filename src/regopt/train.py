@@ -6,18 +6,19 @@ without paying for torch or Lightning.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import hydra
 from omegaconf import DictConfig
 
-from regopt.config.cli_errors import ConfigError, exit_on_config_error, run_reporting_config_errors
+from regopt.config.cli_errors import (
+    CONFIG_DIR,
+    ConfigError,
+    exit_on_config_error,
+    run_reporting_config_errors,
+)
 from regopt.config.resolvers import register_resolvers
 
-CONFIG_DIR = str(Path(__file__).resolve().parents[2] / "conf")
 
-
-@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def _hydra_app(cfg: DictConfig) -> float | None:
     from regopt.config.validate import validate_config
 

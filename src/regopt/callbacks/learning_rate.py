@@ -15,4 +15,5 @@ class LearningRateLog(Callback):
         if not trainer.optimizers:
             return
         lr = trainer.optimizers[0].param_groups[0]["lr"]
-        pl_module.log("opt/lr", float(lr), on_step=False, on_epoch=True)
+        distributed = trainer.world_size > 1
+        pl_module.log("opt/lr", float(lr), on_step=False, on_epoch=True, sync_dist=distributed)

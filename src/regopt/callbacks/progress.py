@@ -19,6 +19,7 @@ class EpochProgress(Callback):
     def __init__(self, every_n_epochs: int = 10) -> None:
         self.every_n_epochs = max(1, int(every_n_epochs))
         self._start = time.perf_counter()
+        self._last_reported = -1
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
@@ -30,12 +31,12 @@ class EpochProgress(Callback):
             self._report(trainer, epoch)
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.current_epoch % self.every_n_epochs != 0:
-            self._report(trainer, trainer.current_epoch)
+        self._report(trainer, trainer.current_epoch)
 
     def _report(self, trainer: pl.Trainer, epochs_done: int) -> None:
-        if not trainer.is_global_zero:
+        if not trainer.is_global_zero or epochs_done == self._last_reported:
             return
+        self._last_reported = epochs_done
         metrics = trainer.callback_metrics
         shown = "  ".join(f"{k} {float(metrics[k]):.4f}" for k in SHOWN if k in metrics)
         elapsed = time.perf_counter() - self._start

@@ -12,6 +12,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from hydra.errors import (
@@ -27,6 +28,7 @@ from omegaconf.errors import (
 )
 
 EXIT_CONFIG_ERROR = 2
+CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 
 class ConfigError(ValueError):
@@ -57,9 +59,10 @@ def exit_on_config_error(ex: BaseException) -> None:
 
 def describe_config_error(ex: BaseException) -> str:
     """One line: which key or option is wrong, and what is allowed instead."""
-    if isinstance(ex, MissingConfigException) and ex.options is not None:
-        group, _, name = (ex.missing_cfg_file or "").rpartition("/")
-        allowed = ", ".join(sorted(ex.options))
+    if isinstance(ex, MissingConfigException) and ex.missing_cfg_file:
+        group, _, name = ex.missing_cfg_file.rpartition("/")
+        options = ex.options if ex.options is not None else _group_options(group)
+        allowed = ", ".join(sorted(options))
         return f"{group}={name} is not an option of '{group}'; allowed: {allowed}"
     cause = ex.__cause__
     if isinstance(cause, ConfigKeyError | ConfigAttributeError) and "not in struct" in str(cause):
@@ -69,6 +72,11 @@ def describe_config_error(ex: BaseException) -> str:
     if isinstance(cause, OmegaConfBaseException):
         return _omegaconf_message(cause)
     return " ".join(str(ex).split())
+
+
+def _group_options(group: str) -> list[str]:
+    """The group's YAML files (Hydra names no options when a list selection misses)."""
+    return [path.stem for path in (CONFIG_DIR / group).glob("*.yaml")]
 
 
 def _unknown_key(cause: OmegaConfBaseException) -> str:

@@ -45,7 +45,7 @@ class DigitsDataModule(pl.LightningDataModule):
             return
         images, labels = load_digits(return_X_y=True)
         train_idx, val_idx = stratified_split(
-            labels, self.train_size or self.train_fraction, self.seed
+            labels, self.train_size or float(self.train_fraction), self.seed
         )
         if len(val_idx) == 0:
             warnings.warn(

@@ -7,14 +7,18 @@ from sklearn.model_selection import train_test_split
 
 
 def stratified_split(
-    labels: np.ndarray, train_fraction: float, seed: int
+    labels: np.ndarray, train_size: float | int, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of a training part and a validation part with the same class proportions."""
+    """Indices of a training part and a validation part with the same class proportions.
+
+    `train_size` is a fraction (a float) or a number of samples (an int), as in scikit-learn.
+    """
     indices = np.arange(len(labels))
-    if train_fraction >= 1.0:
+    whole = train_size >= len(labels) if isinstance(train_size, int) else train_size >= 1.0
+    if whole:
         return indices, indices[:0]
     train_idx, val_idx = train_test_split(
-        indices, train_size=train_fraction, stratify=labels, random_state=seed
+        indices, train_size=train_size, stratify=labels, random_state=seed
     )
     return np.sort(train_idx), np.sort(val_idx)
 

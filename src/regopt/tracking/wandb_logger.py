@@ -7,6 +7,7 @@ WANDB_MODE into the environment, which would leak into the next job of an in-pro
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,10 @@ def make_wandb_logger(
         raise ValueError(f"logger.wandb.mode={mode!r}; allowed: {', '.join(MODES)}")
     if mode == "disabled":
         return None
+    if mode == "offline":
+        # wandb 0.2x-0.3x probes <base_url>/sdk/otel/v1/metrics with its own telemetry even for an
+        # offline run (seen with wandb 0.31); offline must mean no network at all.
+        os.environ["WANDB_ERROR_REPORTING"] = "false"
     import wandb
     from pytorch_lightning.loggers import WandbLogger
 

@@ -1,0 +1,77 @@
+"""Shared helpers: compose the real config tree and run jobs in-process or as the CLI would."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, open_dict
+
+from regopt.config.resolvers import register_resolvers
+
+ROOT = Path(__file__).resolve().parents[1]
+CONF = ROOT / "conf"
+GROUPS = ("data", "model", "regularizer", "optimizer", "scheduler", "trainer", "logger",
+          "callbacks", "experiment")  # fmt: skip
+
+
+def options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def compose_config(overrides: list[str], output_dir: Path | None = None) -> DictConfig:
+    """The config the CLI would build for these overrides, writing into `output_dir`.
+
+    Hydra's runtime config is set as in a real job, so group choices and overrides are known.
+    """
+    register_resolvers()
+    extra = [f"paths.output_dir={output_dir}"] if output_dir is not None else []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=[*overrides, *extra],
+                      return_hydra_config=True)  # fmt: skip
+    HydraConfig.instance().set_config(cfg)
+    with open_dict(cfg):
+        del cfg["hydra"]
+    return cfg
+
+
+def run_job(overrides: list[str], output_dir: Path) -> dict:
+    """Train in this process (imports are paid once for the whole test session)."""
+    from regopt.config.validate import validate_config
+    from regopt.pipeline import run
+
+    cfg = compose_config(["logger=none", *overrides], output_dir)
+    validate_config(cfg)
+    run(cfg)
+    return read_summary(output_dir)
+
+
+def read_summary(run_dir: Path) -> dict:
+    return json.loads((run_dir / "summary.json").read_text())
+
+
+def read_metrics(run_dir: Path) -> list[dict[str, float]]:
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
+
+
+def run_cli(args: list[str], root: Path, env: dict | None = None, timeout: float = 300):
+    """Run `regopt-train` as a user would, with its logs under `root`."""
+    full_env = {**os.environ, "REGOPT_ROOT": str(root), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", "regopt.train", *args], cwd=ROOT, env=full_env,
+        capture_output=True, text=True, timeout=timeout,
+    )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _no_wandb_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)

@@ -1,0 +1,111 @@
+"""The command line as a user meets it: typos, --cfg job, and a real run with W&B offline."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import read_metrics, read_summary, run_cli
+
+
+@pytest.mark.parametrize(
+    ("override", "must_name"),
+    [
+        ("optimizer=adamm", ["optimizer=adamm", "adam", "adamw", "sgd", "rmsprop"]),
+        ("optimizer.lrr=0.1", ["optimizer.lrr", "lr", "weight_decay"]),
+        ("regularizer=[l1,l3]", ["regularizer=l3", "elastic", "l1", "l2", "none"]),
+        ("optimizer.lr=-0.1", ["optimizer.lr", "-0.1", "> 0"]),
+        ("data.label_noise=1.5", ["data.label_noise", "1.5", "[0, 1]"]),
+        ("data.train_fraction=0", ["data.train_fraction", "(0, 1]"]),
+        ("model.dropout=1.0", ["model.dropout", "[0, 1)"]),
+    ],
+)
+def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str], tmp_path) -> None:
+    result = run_cli([override, "trainer.max_epochs=1"], tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for word in must_name:
+        assert word in lines[0], (word, lines[0])
+    assert not (tmp_path / "logs" / "runs").exists() or not any(
+        (tmp_path / "logs" / "runs").rglob("summary.json")
+    )
+
+
+def test_cfg_job_prints_the_config_without_training(tmp_path) -> None:
+    started = time.perf_counter()
+    result = run_cli(["--cfg", "job", "optimizer=sgd"], tmp_path, timeout=60)
+    elapsed = time.perf_counter() - started
+    assert result.returncode == 0, result.stderr
+    assert "_target_: torch.optim.SGD" in result.stdout
+    assert "regularizer:" in result.stdout and "L2Penalty" in result.stdout
+    assert not (tmp_path / "logs").exists()
+    assert elapsed < 10  # composes without training (a loose bound: the benchmark times it)
+
+
+class ConnectionCounter:
+    """A TCP listener on loopback that counts every connection made to it."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(16)
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.server.close()
+
+
+def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> None:
+    """W&B is offline by default: every address it could reach points at a counting listener."""
+    counter = ConnectionCounter()
+    url = f"http://127.0.0.1:{counter.port}"
+    env = {"WANDB_BASE_URL": url, "HTTP_PROXY": url, "HTTPS_PROXY": url,
+           "http_proxy": url, "https_proxy": url, "NO_PROXY": "", "no_proxy": ""}  # fmt: skip
+    try:
+        result = run_cli(
+            ["optimizer=sgd", "regularizer=[l1,l2]", "regularizer.l1.weight=1e-4",
+             "trainer.max_epochs=3"], tmp_path, env=env,
+        )  # fmt: skip
+    finally:
+        counter.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dirs = list((tmp_path / "logs" / "runs").iterdir())
+    assert len(run_dirs) == 1
+    run_dir = run_dirs[0]
+    summary = read_summary(run_dir)
+    assert summary["status"] == "completed"
+    assert [(r["name"], r["weight"]) for r in summary["regularizers"]] == [
+        ("l1", 1e-4), ("l2", 1e-4)]  # fmt: skip
+    assert summary["optimizer"]["name"] == "sgd"
+    rows = read_metrics(run_dir)
+    assert len(rows) == 3
+    for column in ("train/penalty/l1", "train/penalty/l2", "penalty/l1", "penalty/l2"):
+        assert all(row[column] > 0 for row in rows), column
+    assert "run finished" in result.stderr + result.stdout
+    # the W&B offline run, in this job's own dir, and not a single connection attempted
+    offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
+    assert len(offline_runs) == 1
+    assert list(offline_runs[0].glob("run-*.wandb"))
+    assert counter.connections == 0

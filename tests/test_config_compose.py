@@ -1,0 +1,59 @@
+"""Every option of every config group composes and builds its objects."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from conftest import GROUPS, compose_config, options
+from regopt.config.validate import validate_config
+from regopt.pipeline import build_module
+
+
+def test_every_group_has_options() -> None:
+    for group in GROUPS:
+        assert options(group), f"conf/{group}/ has no options"
+
+
+@pytest.mark.parametrize(
+    ("group", "option"), [(g, o) for g in GROUPS for o in options(g) if g != "trainer"]
+)
+def test_option_composes_and_instantiates(group: str, option: str, tmp_path) -> None:
+    cfg = compose_config([f"{group}={option}", "logger.wandb.mode=disabled"]
+                         if group != "logger" else [f"{group}={option}"], tmp_path)  # fmt: skip
+    validate_config(cfg)
+    datamodule = instantiate(cfg.data)
+    datamodule.setup("fit")
+    module = build_module(cfg, datamodule)
+    module.objective.bind(module.model)
+    optimizer = module.configure_optimizers()
+    if isinstance(optimizer, dict):
+        assert optimizer["lr_scheduler"]["scheduler"].optimizer is optimizer["optimizer"]
+        optimizer = optimizer["optimizer"]
+    assert isinstance(optimizer, torch.optim.Optimizer)
+    x, y = next(iter(datamodule.train_dataloader()))
+    terms = module.objective(module.model(x), y)
+    assert torch.isfinite(terms.total)
+    assert set(terms.penalties) == set(cfg.regularizer)
+    for spec in (cfg.callbacks or {}).values():
+        assert instantiate(spec) is not None
+    for spec in (cfg.logger or {}).values():
+        factory = instantiate(spec, _partial_=True)
+        assert callable(factory)
+
+
+@pytest.mark.parametrize("option", options("trainer"))
+def test_trainer_option_composes(option: str, tmp_path) -> None:
+    cfg = compose_config([f"trainer={option}"], tmp_path)
+    validate_config(cfg)
+    needs_gpu = cfg.trainer.accelerator == "gpu"
+    if needs_gpu and not torch.cuda.is_available():
+        with pytest.raises(Exception, match="(?i)gpu|cuda"):
+            instantiate(cfg.trainer, logger=False)
+        return
+    trainer = instantiate(cfg.trainer, logger=False)
+    assert trainer.max_epochs == cfg.trainer.max_epochs
+    if option == "ddp_cpu":
+        assert trainer.num_devices == 2
+        assert type(trainer.strategy).__name__ == "DDPStrategy"

@@ -1,0 +1,104 @@
+"""Penalties, the parameter rule they share with weight decay, and the optimiser factory."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from regopt.models.mlp import MLP
+from regopt.objective import Objective
+from regopt.optim.factory import OptimizerFactory, parameter_groups
+from regopt.optim.schedulers import warmup_cosine_factor
+from regopt.params import select_parameters
+from regopt.regularizers.penalties import ElasticPenalty, L1Penalty, L2Penalty
+
+
+class WithNorm(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(4, 3)
+        self.norm = nn.LayerNorm(3)
+        self.batch_norm = nn.BatchNorm1d(3)
+
+
+def test_weights_rule_leaves_out_biases_and_normalisation() -> None:
+    names = [n for n, _ in select_parameters(WithNorm(), "weights")]
+    assert names == ["linear.weight"]
+    assert len(select_parameters(WithNorm(), "all")) == 6
+    with pytest.raises(ValueError, match="allowed: weights, all"):
+        select_parameters(WithNorm(), "biases")
+
+
+def test_penalties_and_their_gradients() -> None:
+    model = nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]))
+    l1, l2 = L1Penalty(weight=0.1), L2Penalty(weight=0.2)
+    elastic = ElasticPenalty(weight=0.3, l1_ratio=0.25)
+    for name, reg in {"l1": l1, "l2": l2, "elastic": elastic}.items():
+        reg.bind(model, name)
+    assert l1.penalty().item() == pytest.approx(7.5)
+    assert l2.penalty().item() == pytest.approx(0.5 * 15.25)
+    assert elastic.penalty().item() == pytest.approx(0.25 * 7.5 + 0.75 * 0.5 * 15.25)
+    l1.weighted_penalty().backward()
+    assert torch.allclose(model.weight.grad, 0.1 * torch.sign(model.weight))
+    assert model.bias.grad is None  # biases are not covered
+    model.zero_grad()
+    l2.weighted_penalty().backward()
+    assert torch.allclose(model.weight.grad, 0.2 * model.weight)
+
+
+def test_objective_sums_data_loss_and_weighted_penalties() -> None:
+    model = MLP(4, 3, widths=[5])
+    objective = Objective(nn.CrossEntropyLoss(), {"l1": L1Penalty(0.01), "l2": L2Penalty(0.02)})
+    objective.bind(model)
+    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    terms = objective(model(x), y)
+    assert terms.data.item() == pytest.approx(nn.functional.cross_entropy(model(x), y).item())
+    expected = terms.data + terms.penalties["l1"] + terms.penalties["l2"]
+    assert terms.total.item() == pytest.approx(expected.item())
+    assert terms.penalties["l2"].item() == pytest.approx(
+        0.02 * 0.5 * sum(p.pow(2).sum() for _, p in select_parameters(model)).item()
+    )
+
+
+def test_weight_decay_covers_the_same_parameters_as_penalties() -> None:
+    model = MLP(4, 3, widths=[5, 5])
+    groups = parameter_groups(model, 0.1, "weights")
+    decayed = {id(p) for p in groups[0]["params"]}
+    assert decayed == {id(p) for _, p in select_parameters(model, "weights")}
+    assert groups[0]["weight_decay"] == 0.1 and groups[1]["weight_decay"] == 0.0
+    assert len(decayed) + len(groups[1]["params"]) == len(list(model.parameters()))
+
+
+def test_factory_builds_from_config_and_names_the_decay() -> None:
+    adamw = OptimizerFactory.from_config(
+        {
+            "_target_": "torch.optim.AdamW",
+            "_partial_": True,
+            "lr": 0.01,
+            "weight_decay": 0.5,
+            "weight_decay_params": "all",
+        }  # fmt: skip
+    )
+    optimizer = adamw(MLP(4, 3, widths=[5]))
+    assert isinstance(optimizer, torch.optim.AdamW)
+    assert [g["weight_decay"] for g in optimizer.param_groups] == [0.5]  # "all": one group
+    assert adamw.weight_decay_kind == "decoupled"
+    adam = OptimizerFactory.from_config(
+        {"_target_": "torch.optim.Adam", "_partial_": True, "lr": 0.01, "weight_decay": 0.5}
+    )
+    assert adam.weight_decay_kind == "coupled"
+    assert adam.describe()["lr"] == 0.01
+
+
+def test_warmup_cosine_factor() -> None:
+    assert warmup_cosine_factor(0, 4, 20, 0.0) == pytest.approx(0.25)
+    assert warmup_cosine_factor(3, 4, 20, 0.0) == pytest.approx(1.0)
+    assert warmup_cosine_factor(4, 4, 20, 0.0) == pytest.approx(1.0)
+    assert warmup_cosine_factor(12, 4, 20, 0.0) == pytest.approx(0.5)
+    assert warmup_cosine_factor(20, 4, 20, 0.1) == pytest.approx(0.1)
+    assert math.isclose(warmup_cosine_factor(30, 4, 20, 0.1), 0.1)

@@ -1,0 +1,45 @@
+"""The local record: one CSV row per epoch, atomic files, summary fields."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+from regopt.record.atomic import write_json_atomic
+from regopt.record.epoch_csv import EpochCSVLogger
+from regopt.record.summary import final_and_best
+
+
+def test_epoch_rows_merge_training_and_validation_calls(tmp_path) -> None:
+    logger = EpochCSVLogger(tmp_path / "metrics.csv")
+    logger.log_metrics({"val/loss": 0.5, "epoch": 0}, step=10)
+    logger.log_metrics({"train/loss": 0.9, "epoch": 0}, step=10)
+    logger.log_metrics({"lr-Adam": 0.1}, step=10)  # no epoch: not part of the per-epoch record
+    logger.log_metrics({"val/loss": 0.4, "train/loss": 0.7, "extra": 1.5, "epoch": 1}, step=20)
+    logger.save()
+    with open(tmp_path / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["epoch"] for r in rows] == ["0", "1"]
+    assert rows[0]["train/loss"] == "0.9" and rows[0]["val/loss"] == "0.5"
+    assert rows[0]["extra"] == "" and rows[1]["extra"] == "1.5"
+    assert "lr-Adam" not in rows[0]
+    assert not list(tmp_path.glob(".metrics.csv.*"))  # no temporary file left behind
+
+
+def test_final_and_best() -> None:
+    rows = [{"epoch": 0, "val/loss": 0.9, "val/acc": 0.5, "train/loss": 1.0},
+            {"epoch": 1, "val/loss": 0.3, "val/acc": 0.8, "train/loss": 0.5},
+            {"epoch": 2, "val/loss": math.nan, "val/acc": 0.1, "train/loss": math.nan}]  # fmt: skip
+    final, best = final_and_best(rows)
+    assert math.isnan(final["val/loss"]) and final["train/acc"] is None
+    assert best == {"val/loss": 0.3, "val/acc": 0.8, "epoch": 1}
+    assert final_and_best([])[1]["epoch"] is None
+
+
+def test_atomic_json_replaces_the_whole_file(tmp_path) -> None:
+    path = tmp_path / "summary.json"
+    write_json_atomic(path, {"status": "running"})
+    write_json_atomic(path, {"status": "completed"})
+    assert path.read_text().strip().endswith("}")
+    assert '"completed"' in path.read_text()
+    assert oct(path.stat().st_mode & 0o777) != oct(0o600)
