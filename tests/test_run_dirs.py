@@ -1,0 +1,35 @@
+"""Where runs go: one dir per job, unique even when started in the same second."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from conftest import ROOT, read_summary, run_cli
+
+
+def test_multirun_gives_each_job_its_own_dir_record_and_wandb_run(tmp_path) -> None:
+    result = run_cli(["-m", "optimizer=sgd,adam", "trainer.max_epochs=2"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "logs" / "multiruns").iterdir()
+    jobs = sorted(p for p in sweep.iterdir() if p.is_dir())
+    assert [p.name for p in jobs] == ["0", "1"]
+    assert [read_summary(j)["optimizer"]["name"] for j in jobs] == ["sgd", "adam"]
+    assert all(read_summary(j)["status"] == "completed" for j in jobs)
+    runs = [list((j / "wandb").glob("offline-run-*")) for j in jobs]
+    assert [len(r) for r in runs] == [1, 1]
+    assert runs[0][0].name.split("-")[-1] != runs[1][0].name.split("-")[-1]
+
+
+def test_two_runs_started_together_never_share_a_dir(tmp_path) -> None:
+    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
+    args = [sys.executable, "-m", "regopt.train", "trainer.max_epochs=1", "logger=none"]
+    procs = [subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    for proc in procs:
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+    run_dirs = list((tmp_path / "logs" / "runs").iterdir())
+    assert len(run_dirs) == 2
+    assert all(read_summary(d)["status"] == "completed" for d in run_dirs)
