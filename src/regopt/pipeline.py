@@ -18,8 +18,15 @@ from regopt.optim.factory import OptimizerFactory
 from regopt.record.atomic import write_text_atomic
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger
+from regopt.record.failure import mark_failed
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
+from regopt.scale import (
+    adapt_strategy_for_sweeps,
+    configure_threads,
+    is_multirun,
+    restore_start_method,
+)
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
@@ -65,10 +72,33 @@ def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
 
 
 def run(cfg: DictConfig) -> float | None:
-    """Fit one configured job; returns the best val/loss (what a sweeper minimises)."""
+    """Fit one configured job; returns the best val/loss (what a sweeper minimises).
+
+    Inside a multirun a job that fails or diverges returns NaN, so the sweep (and an Optuna study)
+    records it and goes on; a single run re-raises, with its traceback.
+    """
     output_dir = Path(cfg.paths.output_dir)
+    try:
+        summary = fit(cfg, output_dir)
+    except Exception as error:
+        mark_failed(output_dir / "summary.json", error)
+        if not is_multirun():
+            raise
+        log.exception(f"job failed: {type(error).__name__}: {error} (the sweep goes on)")
+        return float("nan")
+    if summary is None:  # not the global-zero process
+        return None
+    if summary["status"] != "completed":
+        return float("nan")
+    return summary["best"]["val/loss"]
+
+
+def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    configure_threads(cfg.get("threads"))
+    adapt_strategy_for_sweeps(cfg.trainer)
+    restore_start_method()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
     datamodule = instantiate(cfg.data)
@@ -87,10 +117,7 @@ def run(cfg: DictConfig) -> float | None:
     if not trainer.is_global_zero:
         return None
     summary = json.loads((output_dir / "summary.json").read_text())
-    paths = {
-        "run dir": str(output_dir),
-        "metrics": str(output_dir / "metrics.csv"),
-        "summary": str(output_dir / "summary.json"),
-    }
+    paths = {"run dir": str(output_dir), "metrics": str(output_dir / "metrics.csv"),
+             "summary": str(output_dir / "summary.json")}  # fmt: skip
     log.info("run finished\n" + summary_table(summary, paths))
-    return summary["best"]["val/loss"]
+    return summary

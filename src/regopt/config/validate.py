@@ -55,6 +55,13 @@ REGULARIZER_CHOICES: dict[str, tuple[str, ...]] = {"params": ("weights", "all")}
 
 
 def validate_config(cfg: DictConfig) -> None:
+    threads = cfg.get("threads")
+    if threads not in (None, "auto") and not (
+        isinstance(threads, int) and not isinstance(threads, bool) and threads >= 1
+    ):
+        raise ConfigError(
+            f"threads={threads!r} is not allowed; allowed: auto or a whole number >= 1"
+        )
     for key, rule in RULES.items():
         _check(cfg, key, rule)
     for key, choices in CHOICES.items():

@@ -61,6 +61,11 @@ class DigitsDataModule(pl.LightningDataModule):
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)
         self.x_val = torch.as_tensor(x_val, dtype=torch.float32)
         self.y_val = torch.as_tensor(labels[val_idx], dtype=torch.long)
+        # Small data lives on the training device: no host-to-device copy per step on a GPU.
+        device = self.trainer.strategy.root_device if self.trainer is not None else None
+        if device is not None and device.type != "cpu":
+            for name in ("x_train", "y_train", "x_val", "y_val"):
+                setattr(self, name, getattr(self, name).to(device))
 
     def _rank_and_world(self) -> tuple[int, int]:
         trainer = self.trainer

@@ -73,7 +73,7 @@ class TensorLoader:
         self.batch_sampler = None  # Lightning inspects DataLoader-like attributes; there is none
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        order = self.sampler.indices()
+        order = self.sampler.indices().to(self.inputs.device)
         stop = len(order) - (len(order) % self.batch_size if self.drop_last else 0)
         for start in range(0, stop, self.batch_size):
             index = order[start : start + self.batch_size]

@@ -1,0 +1,1 @@
+"""regopt's resumable Optuna sweeper. Hydra loads sweeper classes only from `hydra_plugins`."""

@@ -1,0 +1,36 @@
+"""One Hydra job: validate the config, then fit; how a bad config ends depends on the run mode.
+
+A single run stops at once with a one-line message. Inside a multirun a bad config ends only its
+own job, marked `failed` (an Optuna sample out of range, say), and the sweep goes on.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from omegaconf import DictConfig
+
+from regopt.config.cli_errors import ConfigError, exit_on_config_error
+from regopt.config.validate import validate_config
+from regopt.scale import is_multirun
+
+
+def run_job(cfg: DictConfig) -> float | None:
+    try:
+        validate_config(cfg)
+    except ConfigError as error:
+        if not is_multirun():  # exit here: Hydra would log a multi-line job error first
+            exit_on_config_error(error)
+        return _record_config_failure(cfg, error)
+    from regopt.pipeline import run  # heavy imports only once the config is known to be good
+
+    return run(cfg)
+
+
+def _record_config_failure(cfg: DictConfig, error: ConfigError) -> float:
+    from regopt.record.failure import mark_failed
+
+    print(f"regopt-train: config error: {error} (this job is marked failed)", file=sys.stderr)
+    mark_failed(Path(cfg.paths.output_dir) / "summary.json", error)
+    return float("nan")

@@ -1,0 +1,22 @@
+"""Record a job's failure in its summary.json; light enough to call before torch is imported."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from regopt.record.atomic import write_json_atomic
+
+FINISHED = ("failed", "diverged", "completed")
+
+
+def mark_failed(path: Path, error: BaseException) -> None:
+    """Set `status: failed` with the error, unless the run already ended with its own status."""
+    summary: dict[str, Any] = {}
+    if path.is_file():
+        summary = json.loads(path.read_text())
+        if summary.get("status") in FINISHED:
+            return
+    summary.update(status="failed", error=f"{type(error).__name__}: {error}")
+    write_json_atomic(path, summary)

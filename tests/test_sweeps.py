@@ -1,0 +1,123 @@
+"""Sweeps: failures that do not kill the sweep, a resumable Optuna study, other launchers, DDP."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_metrics, read_summary, run_cli
+
+
+def sweep_jobs(root: Path) -> list[Path]:
+    (sweep,) = (root / "logs" / "multiruns").iterdir()
+    return sorted((p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit()),
+                  key=lambda p: int(p.name))  # fmt: skip
+
+
+def test_failed_and_diverged_jobs_are_recorded_and_the_sweep_goes_on(tmp_path) -> None:
+    result = run_cli(["-m", "optimizer=sgd", "optimizer.lr=0.05,1e8", "data.train_size=null,5",
+                      "trainer.max_epochs=2", "logger=none"], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    statuses = [read_summary(job)["status"] for job in sweep_jobs(tmp_path)]
+    # jobs in override order: (lr 0.05, all data) (0.05, 5 samples) (1e8, all) (1e8, 5 samples)
+    assert statuses == ["completed", "failed", "diverged", "failed"]
+    failed = read_summary(sweep_jobs(tmp_path)[1])
+    assert "train_size = 5" in failed["error"]
+    diverged = read_summary(sweep_jobs(tmp_path)[2])
+    assert diverged["diverged_at"]["epoch"] == 0
+    assert len(read_metrics(sweep_jobs(tmp_path)[2])) == 1  # stopped after the diverged epoch
+
+
+def test_a_bad_value_in_a_sweep_fails_only_its_job(tmp_path) -> None:
+    result = run_cli(
+        ["-m", "optimizer.lr=0.001,-1", "trainer.max_epochs=1", "logger=none"], tmp_path
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    first, second = (read_summary(job) for job in sweep_jobs(tmp_path))
+    assert first["status"] == "completed"
+    assert second["status"] == "failed" and "optimizer.lr=-1" in second["error"]
+
+
+def optuna_trials(storage: Path) -> list:
+    import optuna
+
+    study = optuna.load_study(study_name="optuna", storage=f"sqlite:///{storage}")
+    return study.get_trials(deepcopy=False)
+
+
+def test_optuna_sweep_resumes_from_its_sqlite_study_after_a_kill(tmp_path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    args = [sys.executable, "-m", "regopt.train", "hparams_search=optuna",
+            "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep_dir}", "trainer.max_epochs=2",
+            "logger=none", "callbacks=none"]  # fmt: skip
+    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
+    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    database = sweep_dir / "optuna.db"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if database.exists() and count_complete(database) >= 2:
+            break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = optuna_trials(database)
+    finished_before = [t for t in before if t.state.is_finished()]
+    assert 2 <= len(finished_before) < 4, "the kill should land inside the sweep"
+    first_job = (sweep_dir / "0" / "summary.json").read_text()
+
+    result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    after = optuna_trials(sweep_dir / "optuna.db")
+    complete = [t for t in after if t.state.name == "COMPLETE"]
+    assert len(complete) == 4  # the study's total, not 4 more
+    kept = {t.number: t.params for t in finished_before}
+    assert all(after[n].params == params for n, params in kept.items())  # same study, same trials
+    job_dirs = {int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit()}
+    assert set(range(len(before), len(after))) <= job_dirs  # resumed jobs numbered after the old
+    assert (sweep_dir / "0" / "summary.json").read_text() == first_job  # nothing overwritten
+
+
+def count_complete(database: Path) -> int:
+    import sqlite3
+
+    try:
+        with sqlite3.connect(database, timeout=1) as connection:
+            rows = connection.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'")
+            return rows.fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_submitit_local_runs_a_two_job_sweep(tmp_path) -> None:
+    result = run_cli(["-m", "hydra/launcher=submitit_local", "optimizer=sgd,adam",
+                      "trainer.max_epochs=2", "logger=none"], tmp_path, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sweep_jobs(tmp_path)
+    assert [read_summary(j)["optimizer"]["name"] for j in jobs] == ["sgd", "adam"]
+    assert all(read_summary(j)["status"] == "completed" for j in jobs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("launcher", ["basic", "parallel"])
+def test_ddp_cpu_inside_a_multirun(launcher: str, tmp_path) -> None:
+    result = run_cli(["-m", f"hydra/launcher={launcher}", "trainer=ddp_cpu", "optimizer=sgd,adam",
+                      "trainer.max_epochs=2"], tmp_path, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sweep_jobs(tmp_path)
+    assert len(jobs) == 2
+    assert not (tmp_path / "logs" / "runs").exists()  # no stray single-run dirs from children
+    for job in jobs:
+        summary = read_summary(job)
+        assert summary["status"] == "completed" and summary["epochs"] == 2
+        assert len(list((job / "wandb").glob("offline-run-*"))) == 1
+        # batch_size is per process: 359 samples over 2 ranks, batches of 32 -> 6 steps an epoch
+        # (`step` is the index of the epoch's last step; one process would give 11, 23)
+        assert [row["step"] for row in read_metrics(job)] == [5, 11]
