@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 log = logging.getLogger("regopt")
 MODES = ("offline", "online", "disabled")
@@ -41,6 +43,15 @@ def make_wandb_logger(
 
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
+    if mode == "online":
+        server = (os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
+                  or os.environ.get("WANDB_BASE_URL") or settings.base_url)  # fmt: skip
+        if not reachable(server):
+            log.warning(
+                f"W&B server {server} is unreachable; continuing with the local record only "
+                "(upload later: wandb sync <run dir>/wandb/offline-run-* after an offline run)"
+            )
+            return None
     logger = WandbLogger(
         name=name,
         save_dir=save_dir,
@@ -63,6 +74,21 @@ def make_wandb_logger(
         )
         return None
     return logger
+
+
+def reachable(url: str, timeout_s: float = 3.0) -> bool:
+    """A TCP connection to the URL's host opens within `timeout_s`.
+
+    wandb retries an unreachable server until its init timeout (90 s by default); this answers in
+    at most a few seconds, while a slow but reachable server still gets the whole init timeout.
+    """
+    parsed = urlsplit(url if "://" in url else f"http://{url}")
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parsed.hostname or "localhost", port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
 
 
 def finish_wandb(logger: Any | None) -> None:
