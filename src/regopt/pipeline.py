@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.module import RegOptModule
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
@@ -71,6 +72,18 @@ def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
     return [t for t in trackers if t is not None]
 
 
+def resume_checkpoint(setting: str | None, output_dir: Path) -> Path | None:
+    """`resume=auto`: continue from the run dir's last checkpoint, if there is one."""
+    if setting in (None, "none"):
+        return None
+    last = output_dir / "checkpoints" / "last.ckpt"
+    if last.is_file():
+        log.info(f"resuming from {last}")
+        return last
+    log.info(f"resume=auto: no checkpoint at {last}, starting from scratch")
+    return None
+
+
 def run(cfg: DictConfig) -> float | None:
     """Fit one configured job; returns the best val/loss (what a sweeper minimises).
 
@@ -106,11 +119,15 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     static = {"seed": cfg.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static)
     callbacks = [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
-    callbacks.append(RunRecord(output_dir / "summary.json", static))
-    record = EpochCSVLogger(output_dir / "metrics.csv")
+    checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)
+    if checkpoint is not None:
+        static["resumed_from"] = str(checkpoint)
+    callbacks += [RunRecord(output_dir / "summary.json", static), RngStateCheckpoint()]
+    record = EpochCSVLogger(output_dir / "metrics.csv", resume=checkpoint is not None)
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=[record, *trackers], callbacks=callbacks)
     try:
-        trainer.fit(module, datamodule=datamodule)
+        # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
+        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
     finally:
         for tracker in trackers:
             finish_wandb(tracker)

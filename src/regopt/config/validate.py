@@ -47,6 +47,7 @@ REGULARIZER_RULES: dict[str, Rule] = {
     "l1_ratio": FRACTION_CLOSED,
 }
 CHOICES: dict[str, tuple[str, ...]] = {
+    "resume": ("auto", "none"),
     "data.normalize": ("standard", "scale", "none"),
     "model.activation": ("relu", "gelu", "tanh", "silu"),
     "optimizer.weight_decay_params": ("weights", "all"),

@@ -20,10 +20,10 @@ from regopt.record.atomic import write_text_atomic
 
 
 class EpochCSVLogger(Logger):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, resume: bool = False) -> None:
         super().__init__()
         self.path = Path(path)
-        self.rows: list[dict[str, float]] = []
+        self.rows: list[dict[str, float]] = read_rows(self.path) if resume else []
 
     @property
     def name(self) -> str:
@@ -42,6 +42,9 @@ class EpochCSVLogger(Logger):
         if "epoch" not in metrics:
             return  # step-level metrics belong to the trackers, not to the per-epoch record
         epoch = int(metrics["epoch"])
+        # A resumed run repeats the epochs after its checkpoint: their old rows are dropped.
+        while self.rows and self.rows[-1]["epoch"] > epoch:
+            self.rows.pop()
         if not self.rows or self.rows[-1]["epoch"] != epoch:
             self.rows.append({"epoch": epoch})
         row = self.rows[-1]
@@ -57,6 +60,18 @@ class EpochCSVLogger(Logger):
     @rank_zero_only
     def finalize(self, status: str) -> None:
         self.save()
+
+
+def read_rows(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
+    for row in rows:
+        row["epoch"] = int(row["epoch"])
+        if "step" in row:
+            row["step"] = int(row["step"])
+    return rows
 
 
 def rows_to_csv(rows: list[dict[str, float]]) -> str:

@@ -1,0 +1,81 @@
+"""A killed run resumes to exactly where it would have been; checkpoints are data, never code."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from conftest import ROOT, read_metrics, read_summary, run_cli
+
+ARGS = [
+    "trainer.max_epochs=8",
+    "logger=none",
+    "regularizer=[l1,l2]",
+    "data.label_noise=0.2",
+    "model.dropout=0.3",
+]  # dropout: the random stream must resume too
+
+
+def test_sigkill_then_resume_gives_the_uninterrupted_metrics(tmp_path) -> None:
+    straight, killed = tmp_path / "straight", tmp_path / "killed"
+    result = run_cli([*ARGS, f"hydra.run.dir={straight}"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "regopt.train", *ARGS, f"hydra.run.dir={killed}",
+         "trainer.max_epochs=400"],  # long enough that the kill lands mid-training
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    last = killed / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if last.exists() and len(read_rows_safely(killed)) >= 3:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert read_summary(killed)["status"] == "running"  # what a killed run leaves behind
+
+    result = run_cli([*ARGS, f"hydra.run.dir={killed}", "resume=auto"], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resuming from" in result.stdout + result.stderr
+    resumed = read_summary(killed)
+    assert resumed["status"] == "completed" and resumed["resumed_from"].endswith("last.ckpt")
+    # CPU, same threads, same seed: bit-exact (data order from (seed, epoch), RNG in checkpoints)
+    assert read_metrics(killed) == read_metrics(straight)
+    assert resumed["best"] == read_summary(straight)["best"]
+
+
+def read_rows_safely(run_dir: Path) -> list[dict]:
+    try:
+        return read_metrics(run_dir)
+    except (FileNotFoundError, ValueError, KeyError):
+        return []
+
+
+class Malicious:
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    marker = tmp_path / "pwned"
+    payload = Malicious()
+    payload.marker = marker
+    (run_dir / "checkpoints").mkdir(parents=True)
+    torch.save({"state_dict": payload}, run_dir / "checkpoints" / "last.ckpt")
+    result = run_cli(["trainer.max_epochs=1", "logger=none", f"hydra.run.dir={run_dir}",
+                      "resume=auto"], tmp_path)  # fmt: skip
+    assert result.returncode != 0
+    assert "weights_only" in result.stderr or "Unpickl" in result.stderr
+    assert not marker.exists()
+    assert read_summary(run_dir)["status"] == "failed"
