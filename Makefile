@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train test test-slow lint format clean
+.PHONY: install train test test-slow bench lint format clean
 
 install: $(STAMP)
 
@@ -23,6 +23,9 @@ $(STAMP): pyproject.toml | $(PY)
 
 train: install
 	$(VENV)/bin/regopt-train $(ARGS)
+
+bench: install
+	$(PY) scripts/bench.py
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,15 +5,15 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pytorch_lightning as pl
 import torch
 from sklearn.datasets import load_digits
+from torch import Tensor
 
 from regopt.data.splits import corrupt_labels, stratified_split
-from regopt.data.tensor_loader import TensorLoader
+from regopt.data.tensor_module import TensorDataModule
 
 
-class DigitsDataModule(pl.LightningDataModule):
+class DigitsDataModule(TensorDataModule):
     """Training part of `train_fraction` (or `train_size` samples), stratified; the rest validates.
 
     Label noise corrupts training labels only, so validation still measures the clean task.
@@ -34,15 +34,12 @@ class DigitsDataModule(pl.LightningDataModule):
         eval_batch_size: int = 2048,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size, eval_batch_size, seed)
         self.train_fraction, self.train_size = train_fraction, train_size
         self.label_noise, self.normalize = label_noise, normalize
-        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.noisy_indices: np.ndarray | None = None
 
-    def setup(self, stage: str | None = None) -> None:
-        if hasattr(self, "x_train"):
-            return
+    def load(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         images, labels = load_digits(return_X_y=True)
         train_idx, val_idx = stratified_split(
             labels, self.train_size or float(self.train_fraction), self.seed
@@ -57,35 +54,12 @@ class DigitsDataModule(pl.LightningDataModule):
             labels[train_idx], self.label_noise, self.num_classes, self.seed
         )
         x_train, x_val = _normalise(x_train, x_val, self.normalize)
-        self.x_train = torch.as_tensor(x_train, dtype=torch.float32)
-        self.y_train = torch.as_tensor(y_train, dtype=torch.long)
-        self.x_val = torch.as_tensor(x_val, dtype=torch.float32)
-        self.y_val = torch.as_tensor(labels[val_idx], dtype=torch.long)
-        # Small data lives on the training device: no host-to-device copy per step on a GPU.
-        device = self.trainer.strategy.root_device if self.trainer is not None else None
-        if device is not None and device.type != "cpu":
-            for name in ("x_train", "y_train", "x_val", "y_val"):
-                setattr(self, name, getattr(self, name).to(device))
-
-    def _rank_and_world(self) -> tuple[int, int]:
-        trainer = self.trainer
-        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-
-    def train_dataloader(self) -> TensorLoader:
-        rank, world = self._rank_and_world()
-        return TensorLoader(
-            self.x_train,
-            self.y_train,
-            self.batch_size,
-            shuffle=True,
-            seed=self.seed,
-            rank=rank,
-            world_size=world,
+        return (
+            torch.as_tensor(x_train, dtype=torch.float32),
+            torch.as_tensor(y_train, dtype=torch.long),
+            torch.as_tensor(x_val, dtype=torch.float32),
+            torch.as_tensor(labels[val_idx], dtype=torch.long),
         )
-
-    def val_dataloader(self) -> TensorLoader:
-        # Every rank validates on the whole (small) validation set: exact metrics, no padding.
-        return TensorLoader(self.x_val, self.y_val, self.eval_batch_size, shuffle=False)
 
 
 def _normalise(x_train: np.ndarray, x_val: np.ndarray, how: str) -> tuple[np.ndarray, np.ndarray]:

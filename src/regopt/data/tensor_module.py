@@ -1,0 +1,48 @@
+"""The base of every in-memory data module: tensors on the training device, sliced into batches."""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+from torch import Tensor
+
+from regopt.data.tensor_loader import TensorLoader
+
+
+class TensorDataModule(pl.LightningDataModule):
+    """Subclasses say what the data is (`load`, `input_dim`, `num_classes`, `task`); this class
+    serves it: shuffled training batches sharded across ranks, the whole validation set on every
+    rank (exact metrics, no padding), all tensors moved once to the training device."""
+
+    task = "classification"
+    input_dim: int
+    num_classes: int
+
+    def __init__(self, batch_size: int = 32, eval_batch_size: int = 2048, seed: int = 0) -> None:
+        super().__init__()
+        self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
+
+    def load(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """(x_train, y_train, x_val, y_val) on the CPU."""
+        raise NotImplementedError
+
+    def setup(self, stage: str | None = None) -> None:
+        if hasattr(self, "x_train"):
+            return
+        self.x_train, self.y_train, self.x_val, self.y_val = self.load()
+        # Small data lives on the training device: no host-to-device copy per step on a GPU.
+        device = self.trainer.strategy.root_device if self.trainer is not None else None
+        if device is not None and device.type != "cpu":
+            for name in ("x_train", "y_train", "x_val", "y_val"):
+                setattr(self, name, getattr(self, name).to(device))
+
+    def _rank_and_world(self) -> tuple[int, int]:
+        trainer = self.trainer
+        return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+
+    def train_dataloader(self) -> TensorLoader:
+        rank, world = self._rank_and_world()
+        return TensorLoader(self.x_train, self.y_train, self.batch_size, shuffle=True,
+                            seed=self.seed, rank=rank, world_size=world)  # fmt: skip
+
+    def val_dataloader(self) -> TensorLoader:
+        return TensorLoader(self.x_val, self.y_val, self.eval_batch_size, shuffle=False)
