@@ -28,7 +28,11 @@ def _hydra_app(cfg: DictConfig) -> float | None:
         exit_on_config_error(ex)
     from regopt.pipeline import run  # heavy imports only once the config is known to be good
 
-    return run(cfg)
+    try:
+        return run(cfg)
+    except ConfigError as ex:  # a regulariser that does not fit the model, found before training
+        exit_on_config_error(ex)
+        return None
 
 
 def main() -> None:

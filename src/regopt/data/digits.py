@@ -62,6 +62,11 @@ class DigitsDataModule(pl.LightningDataModule):
         self.x_val = torch.as_tensor(x_val, dtype=torch.float32)
         self.y_val = torch.as_tensor(labels[val_idx], dtype=torch.long)
 
+    @property
+    def num_train_samples(self) -> int:
+        """Training samples over all ranks (after setup): the N of the mean loss."""
+        return len(self.x_train)
+
     def _rank_and_world(self) -> tuple[int, int]:
         trainer = self.trainer
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
