@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.distributions import Normal, kl_divergence
 
+from conftest import read_metrics, run_job
 from regopt.models.bayes_mlp import BayesLinear, BayesMLP
 from regopt.models.gaussian import gaussian_kl, softplus_inverse, standard_normal_kl
 from regopt.models.mlp import MLP
@@ -125,3 +126,35 @@ def test_kl_regulariser_refuses_a_model_without_a_kl() -> None:
     objective = Objective(Classification(3), {"kl": KLDivergence()})
     with pytest.raises(ValueError, match="needs a model with a KL term.*MLP has none"):
         objective.prepare(MLP(5, 3, widths=[4]), train_size=10)
+
+
+@pytest.mark.parametrize("model", ["bayes_mlp", "vae"])
+def test_kl_models_train_log_the_kl_and_write_the_full_record(model, tmp_path) -> None:
+    summary = run_job([f"model={model}", "regularizer=kl", "regularizer.kl.beta=0.5",
+                       "trainer.max_epochs=3"], tmp_path)  # fmt: skip
+    rows = read_metrics(tmp_path)
+    assert summary["status"] == "completed" and summary["epochs"] == 3
+    assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoints/last.ckpt").is_file()
+    assert summary["regularizers"][0]["label"] == "kl(beta=0.5)"
+    for row in rows:  # the KL term on its own, weighted and not
+        assert row["train/penalty/kl"] == pytest.approx(0.5 * row["train/unweighted/kl"], rel=1e-6)
+        parts = row["train/loss_data"] + row["train/penalty/kl"]
+        assert row["train/loss"] == pytest.approx(parts, rel=1e-5)
+    assert rows[-1]["train/loss"] < rows[0]["train/loss"]
+    state = torch.load(tmp_path / "checkpoints/last.ckpt", weights_only=True)["state_dict"]
+    weights = {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    if model == "bayes_mlp":
+        net = BayesMLP(64, 10)
+        net.load_state_dict(weights)
+        expected = 0.5 * net.kl_divergence().item() / 359  # beta * KL / N at the final weights
+        assert rows[-1]["penalty/kl"] == pytest.approx(expected, rel=1e-5)
+        assert summary["task"]["name"] == "classification"
+        assert 0 < summary["final"]["val/acc"] <= 1 and summary["best"]["val/acc"] is not None
+    else:
+        assert summary["task"] == {"name": "reconstruction", "likelihood": "bernoulli"}
+        assert all(row["val/penalty/kl"] > 0 for row in rows)  # measured on validation too
+        assert "penalty/kl" not in rows[-1] and "val/acc" not in rows[-1]
+        # no accuracy: the record keeps the keys, with null
+        assert summary["final"]["train/acc"] is None and summary["final"]["val/acc"] is None
+        assert summary["best"]["val/acc"] is None and summary["best"]["epoch"] is not None
+        assert summary["final"]["val/penalty/kl"] == rows[-1]["val/penalty/kl"]

@@ -45,8 +45,11 @@ class Objective:
     def prepare(self, model: nn.Module, train_size: int) -> None:
         """Once, before training: each regulariser checks the run and may change the model."""
         context = FitContext(model=model, task=self.task, train_size=train_size)
-        for regularizer in self.regularizers.values():
-            regularizer.prepare(context)
+        for name, regularizer in self.regularizers.items():
+            try:
+                regularizer.prepare(context)
+            except ValueError as error:
+                raise ValueError(f"regularizer.{name}: {error}") from error
         self.bind(model)
 
     def bind(self, model: nn.Module) -> None:

@@ -45,9 +45,9 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
         with _config_error(f"regularizer.{name}"):
             regularizers[name] = instantiate(spec)
     objective = Objective(task, regularizers)
-    with _config_error("model"):
+    with _config_error():
         task.check_data(datamodule)
-    with _config_error("regularizer"):
+    with _config_error():
         objective.prepare(model, datamodule.num_train_samples)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
@@ -55,17 +55,17 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
 
 
 @contextmanager
-def _config_error(key: str) -> Iterator[None]:
-    """Turn a ValueError from building `key` into a one-line ConfigError."""
+def _config_error(key: str | None = None) -> Iterator[None]:
+    """Turn a ValueError from building `key` into a one-line ConfigError (naming `key`)."""
     try:
         yield
     except InstantiationException as ex:
         cause = ex.__cause__ if isinstance(ex.__cause__, ValueError) else None
         if cause is None:
             raise
-        raise ConfigError(f"{key}: {cause}") from ex
+        raise ConfigError(f"{key}: {cause}" if key else str(cause)) from ex
     except ValueError as ex:
-        raise ConfigError(f"{key}: {ex}") from ex
+        raise ConfigError(f"{key}: {ex}" if key else str(ex)) from ex
 
 
 def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:

@@ -14,8 +14,9 @@ from regopt.tasks import Classification
 
 class InputNoise(Regularizer):
     """Adds N(0, std^2) noise to every training input, fresh at every step (validation sees clean
-    inputs). `std` is in the units of the normalised inputs. For small std it acts like a penalty
-    on the squared gradient of the loss with respect to the inputs (Bishop, 1995)."""
+    inputs). `std` is in the units of the normalised inputs. For small std the expected loss gains
+    std^2 / 2 times the trace of its Hessian in the inputs: close to Tikhonov regularisation
+    (Bishop, 1995), not equal to it."""
 
     def __init__(self, std: float = 0.1) -> None:
         super().__init__()
@@ -50,7 +51,7 @@ class LabelSmoothing(Regularizer):
     def prepare(self, context: FitContext) -> None:
         if not isinstance(context.task, Classification):
             raise ValueError(
-                f"regularizer={self.name} needs a classification task; "
+                "needs a classification task; "
                 f"{type(context.model).__name__} does {context.task.name}"
             )
 

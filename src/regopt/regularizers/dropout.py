@@ -31,8 +31,7 @@ class Dropout(Regularizer):
         layers = dropout_layers(context.model)
         if not layers:
             raise ValueError(
-                f"regularizer={self.name} needs a model with dropout layers; "
-                f"{type(context.model).__name__} has none"
+                f"needs a model with dropout layers; {type(context.model).__name__} has none"
             )
         others = {m.p for m in layers if m.p not in (0.0, self.p)}
         if others:

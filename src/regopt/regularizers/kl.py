@@ -42,7 +42,7 @@ class KLDivergence(Penalty):
         model = context.model
         if not isinstance(model, KLModel) or model.kl_scope not in KL_SCOPES:
             raise ValueError(
-                f"regularizer={self.name} needs a model with a KL term "
+                "needs a model with a KL term "
                 f"(model=bayes_mlp or model=vae); {type(model).__name__} has none"
             )
         self.batch_dependent = model.kl_scope == "sample"
