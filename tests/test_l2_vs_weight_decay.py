@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from conftest import read_summary, run_cli
 from regopt.analysis.compare import compare_runs, to_markdown
 
@@ -18,6 +20,33 @@ def verdicts(result: dict) -> dict[tuple[str, str, str], str]:
         shared = ",".join(f"{k}={v}" for k, v in sorted(pair["shared"].items()))
         out[(shared, pair["a_value"], pair["b_value"])] = pair["verdict"]
     return out
+
+
+EXPECTED = {
+    # plain SGD: the penalty, coupled decay and decoupled decay are one and the same update
+    ("optimizer=sgd", "penalty", "coupled"): "match",
+    ("optimizer=sgd", "penalty", "decoupled"): "match",
+    ("optimizer=sgd", "coupled", "decoupled"): "match",
+    # Adam: the penalty is Adam's coupled weight_decay, and neither is decoupled decay (AdamW)
+    ("optimizer=adam", "penalty", "coupled"): "match",
+    ("optimizer=adam", "penalty", "decoupled"): "differ",
+    ("optimizer=adam", "coupled", "decoupled"): "differ",
+    # and the two optimisers never end at the same weights
+    ("l2_form=penalty", "sgd", "adam"): "differ",
+    ("l2_form=coupled", "sgd", "adam"): "differ",
+    ("l2_form=decoupled", "sgd", "adam"): "differ",
+}
+
+
+@pytest.mark.slow
+def test_full_experiment_as_documented(tmp_path) -> None:
+    """The acceptance command itself: 6 runs of 30 epochs in float64, W&B offline (minutes)."""
+    result = run_cli(["-m", "experiment=l2_vs_weight_decay"], tmp_path, timeout=1800)
+    assert result.returncode == 0, result.stderr[-3000:]
+    (sweep,) = (tmp_path / "logs" / "multiruns").iterdir()
+    written = json.loads((sweep / "weights_comparison.json").read_text())
+    assert verdicts(written) == EXPECTED
+    assert "final weights compared" in result.stderr + result.stdout
 
 
 def test_sweep_records_which_pairs_matched(tmp_path) -> None:
@@ -41,20 +70,7 @@ def test_sweep_records_which_pairs_matched(tmp_path) -> None:
     assert written["swept"] == ["l2_form", "optimizer"]
     assert (sweep / "weights_comparison.md").read_text() == to_markdown(written)
     got = verdicts(written)
-    assert got == {
-        # plain SGD: the penalty, coupled decay and decoupled decay are one and the same update
-        ("optimizer=sgd", "penalty", "coupled"): "match",
-        ("optimizer=sgd", "penalty", "decoupled"): "match",
-        ("optimizer=sgd", "coupled", "decoupled"): "match",
-        # Adam: the penalty is Adam's coupled weight_decay, and neither is decoupled decay (AdamW)
-        ("optimizer=adam", "penalty", "coupled"): "match",
-        ("optimizer=adam", "penalty", "decoupled"): "differ",
-        ("optimizer=adam", "coupled", "decoupled"): "differ",
-        # and the two optimisers never end at the same weights
-        ("l2_form=penalty", "sgd", "adam"): "differ",
-        ("l2_form=coupled", "sgd", "adam"): "differ",
-        ("l2_form=decoupled", "sgd", "adam"): "differ",
-    }
+    assert got == EXPECTED
     distances = {p["verdict"]: [] for p in written["pairs"]}
     for pair in written["pairs"]:
         distances[pair["verdict"]].append(pair["relative_distance"])
