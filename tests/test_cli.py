@@ -22,6 +22,9 @@ from conftest import read_metrics, read_summary, run_cli
         ("data.label_noise=1.5", ["data.label_noise", "1.5", "[0, 1]"]),
         ("data.train_fraction=0", ["data.train_fraction", "(0, 1]"]),
         ("model.dropout=1.0", ["model.dropout", "[0, 1)"]),
+        ("optimizer.decoupled_weight_decay=yes", ["optimizer.decoupled_weight_decay", "true"]),
+        ("trainer.gradient_clip_algorithm=max", ["gradient_clip_algorithm", "norm, value"]),
+        ("regularizer.l2.prior_std=-1", ["regularizer.l2.prior_std", "-1", "> 0"]),
     ],
 )
 def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str], tmp_path) -> None:
@@ -109,3 +112,20 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
     assert len(offline_runs) == 1
     assert list(offline_runs[0].glob("run-*.wandb"))
     assert counter.connections == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "must_name"),
+    [
+        (["regularizer=kl"], ["regularizer.kl", "KL term", "model=bayes_mlp", "model=vae", "MLP"]),
+        (["model=vae", "regularizer=label_smoothing"], ["label_smoothing", "classification"]),
+    ],
+)
+def test_regularizer_that_does_not_fit_the_model_fails_in_one_line(args, must_name, tmp_path):
+    result = run_cli([*args, "trainer.max_epochs=1", "logger=none"], tmp_path, timeout=120)
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    for word in must_name:
+        assert word in lines[0], (word, lines[0])
+    assert not list(tmp_path.rglob("metrics.csv"))  # nothing trained

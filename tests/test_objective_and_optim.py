@@ -14,6 +14,7 @@ from regopt.optim.factory import OptimizerFactory, parameter_groups
 from regopt.optim.schedulers import warmup_cosine_factor
 from regopt.params import select_parameters
 from regopt.regularizers.penalties import ElasticPenalty, L1Penalty, L2Penalty
+from regopt.tasks import Classification
 
 
 class WithNorm(nn.Module):
@@ -38,8 +39,7 @@ def test_penalties_and_their_gradients() -> None:
         model.weight.copy_(torch.tensor([[1.0, -2.0, 0.5], [0.0, 3.0, -1.0]]))
     l1, l2 = L1Penalty(weight=0.1), L2Penalty(weight=0.2)
     elastic = ElasticPenalty(weight=0.3, l1_ratio=0.25)
-    for name, reg in {"l1": l1, "l2": l2, "elastic": elastic}.items():
-        reg.bind(model, name)
+    Objective(Classification(2), {"l1": l1, "l2": l2, "elastic": elastic}).prepare(model, 4)
     assert l1.penalty().item() == pytest.approx(7.5)
     assert l2.penalty().item() == pytest.approx(0.5 * 15.25)
     assert elastic.penalty().item() == pytest.approx(0.25 * 7.5 + 0.75 * 0.5 * 15.25)
@@ -53,8 +53,8 @@ def test_penalties_and_their_gradients() -> None:
 
 def test_objective_sums_data_loss_and_weighted_penalties() -> None:
     model = MLP(4, 3, widths=[5])
-    objective = Objective(nn.CrossEntropyLoss(), {"l1": L1Penalty(0.01), "l2": L2Penalty(0.02)})
-    objective.bind(model)
+    objective = Objective(Classification(3), {"l1": L1Penalty(0.01), "l2": L2Penalty(0.02)})
+    objective.prepare(model, train_size=8)
     x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
     terms = objective(model(x), y)
     assert terms.data.item() == pytest.approx(nn.functional.cross_entropy(model(x), y).item())

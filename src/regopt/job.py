@@ -25,7 +25,11 @@ def run_job(cfg: DictConfig) -> float | None:
         return _record_config_failure(cfg, error)
     from regopt.pipeline import run  # heavy imports only once the config is known to be good
 
-    return run(cfg)
+    try:
+        return run(cfg)
+    except ConfigError as error:  # e.g. a regulariser that does not fit the model, found early
+        exit_on_config_error(error)
+        return None
 
 
 def _record_config_failure(cfg: DictConfig, error: ConfigError) -> float:

@@ -8,7 +8,6 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
-from torchmetrics.classification import MulticlassAccuracy
 
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
@@ -17,8 +16,14 @@ from regopt.running_means import RunningMeans
 
 class RegOptModule(pl.LightningModule):
     """Logged each epoch: `train/loss` (the whole objective), `train/loss_data`,
-    `train/penalty/<name>` (weighted; epoch means over the steps), `train/acc`; `penalty/<name>`
-    (weighted, at the weights that end the epoch); `val/loss` (data loss), `val/acc`.
+    `train/penalty/<name>` (weighted; epoch means over the steps), `train/unweighted/<name>` (for
+    penalties that log it, as the KL), the task's metrics (`train/acc` for classification);
+    `penalty/<name>` (weighted, at the weights that end the epoch); `val/loss` (the task's data
+    loss on the true targets), `val/penalty/<name>` (penalties that depend on the batch) and the
+    task's metrics (`val/acc`).
+
+    Regularisers act through the objective's hooks only: inputs, loss targets, penalties, and
+    `after_step` once the optimiser has stepped. No regulariser is special-cased here.
     """
 
     def __init__(
@@ -27,17 +32,17 @@ class RegOptModule(pl.LightningModule):
         objective: Objective,
         optimizer: OptimizerFactory,
         scheduler: Callable[[torch.optim.Optimizer], Any] | None,
-        num_classes: int,
     ) -> None:
         super().__init__()
         self.model = model
         self.objective = objective
+        self.task = objective.task
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        self.val_acc = MulticlassAccuracy(num_classes=num_classes, average="micro")
-        penalty_names = [f"penalty/{name}" for name in objective.names]
-        self._train_means = RunningMeans(["loss", "loss_data", *penalty_names, "acc"])
-        self._val_means = RunningMeans(["loss"])
+        metrics = list(self.task.metric_names)
+        train_names = ["loss", "loss_data", *objective.penalty_names("train"), *metrics]
+        self._train_means = RunningMeans(train_names)
+        self._val_means = RunningMeans(["loss", *objective.penalty_names("val"), *metrics])
         self.divergence: dict[str, int] | None = None  # set when the objective stops being finite
 
     def forward(self, x: Tensor) -> Tensor:
@@ -48,13 +53,16 @@ class RegOptModule(pl.LightningModule):
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
-        outputs = self.model(x)
-        terms = self.objective(outputs, y)
-        accuracy = (outputs.argmax(dim=-1) == y).float().mean()
-        self._train_means.add(
-            [terms.total, terms.data, *terms.penalties.values(), accuracy], len(y)
-        )
+        targets = self.task.targets(x, y)
+        outputs = self.model(self.objective.transform_inputs(x))
+        terms = self.objective.training_terms(outputs, targets)
+        metrics = self.task.metrics(outputs, targets)
+        self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
         return terms.total
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        super().optimizer_step(*args, **kwargs)
+        self.objective.after_step()
 
     def on_train_epoch_end(self) -> None:
         means = self._train_means.compute_and_reset()
@@ -63,22 +71,24 @@ class RegOptModule(pl.LightningModule):
         self._log_epoch({f"train/{name}": value for name, value in means.items()})
         with torch.no_grad():
             at_end = self.objective.weighted_penalties()
-        self._log_epoch({f"penalty/{name}": value for name, value in at_end.items()})
+        if at_end:
+            self._log_epoch({f"penalty/{name}": value for name, value in at_end.items()})
         if not torch.isfinite(means["loss"]):
             self.divergence = {"epoch": self.current_epoch, "step": self.global_step}
             self.trainer.should_stop = True
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
+        targets = self.task.targets(x, y)
         outputs = self.model(x)
-        self._val_means.add([self.objective.data_loss(outputs, y)], len(y))
-        self.val_acc.update(outputs, y)
+        terms = self.objective.validation_terms(outputs, targets)
+        metrics = self.task.metrics(outputs, targets)
+        self._val_means.add([terms.data, *terms.penalty_values(), *metrics], len(x))
 
     def on_validation_epoch_end(self) -> None:
         means = self._val_means.compute_and_reset()
         if means:
-            self._log_epoch({"val/loss": means["loss"], "val/acc": self.val_acc.compute()})
-        self.val_acc.reset()
+            self._log_epoch({f"val/{name}": value for name, value in means.items()})
 
     def _log_epoch(self, metrics: dict[str, Tensor]) -> None:
         distributed = self.trainer.world_size > 1

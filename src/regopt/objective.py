@@ -1,7 +1,10 @@
-"""The objective: data loss plus the weighted penalties of the selected regularisers.
+"""The objective (data loss + sum of weighted penalties) and the dispatch of regulariser hooks.
 
 It lives apart from the optimiser: the optimiser only ever sees parameters, and any term here
-(an L2 penalty included) is part of what is minimised, logged on its own.
+(an L2 penalty included) is part of what is minimised, logged on its own. The data loss is the
+task's (regopt.tasks); regularisers may change the inputs, the targets the training loss sees,
+the model, or the weights after a step. Hook lists are fixed once, so a hook nobody overrides
+costs nothing per step.
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from regopt.regularizers.base import Regularizer
+from regopt.regularizers.base import FitContext, Penalty, Regularizer
+from regopt.tasks import Task
 
 
 @dataclass
@@ -19,27 +23,89 @@ class ObjectiveTerms:
     total: Tensor
     data: Tensor
     penalties: dict[str, Tensor]  # name -> weight * penalty
+    unweighted: dict[str, Tensor]  # name -> penalty, for penalties that log it
+
+    def penalty_values(self) -> list[Tensor]:
+        """In the order of `Objective.penalty_names`."""
+        return [*self.penalties.values(), *self.unweighted.values()]
 
 
 class Objective:
-    def __init__(self, data_loss: nn.Module, regularizers: Mapping[str, Regularizer]) -> None:
-        self.data_loss = data_loss
+    def __init__(self, task: Task, regularizers: Mapping[str, Regularizer]) -> None:
+        self.task = task
         self.regularizers = dict(regularizers)
+        for name, regularizer in self.regularizers.items():
+            regularizer.name = name
+        self.penalties = {n: r for n, r in self.regularizers.items() if isinstance(r, Penalty)}
+        self._hooks = {
+            hook: [r for r in self.regularizers.values() if r.overrides(hook)]
+            for hook in ("transform_inputs", "loss_targets", "after_step")
+        }
+
+    def prepare(self, model: nn.Module, train_size: int) -> None:
+        """Once, before training: each regulariser checks the run and may change the model."""
+        context = FitContext(model=model, task=self.task, train_size=train_size)
+        for name, regularizer in self.regularizers.items():
+            try:
+                regularizer.prepare(context)
+            except ValueError as error:
+                raise ValueError(f"regularizer.{name}: {error}") from error
+        self.bind(model)
 
     def bind(self, model: nn.Module) -> None:
-        for name, regularizer in self.regularizers.items():
-            regularizer.bind(model, name)
+        for regularizer in self.regularizers.values():
+            regularizer.bind(model)
 
-    def weighted_penalties(self) -> dict[str, Tensor]:
-        return {name: reg.weighted_penalty() for name, reg in self.regularizers.items()}
+    def _batch_penalties(self) -> dict[str, Penalty]:
+        return {n: r for n, r in self.penalties.items() if r.batch_dependent}
+
+    def penalty_names(self, stage: str) -> list[str]:
+        """Names of `ObjectiveTerms.penalty_values()` for `train` or `val` (validation measures
+        only the batch-dependent penalties: the others do not change within an epoch)."""
+        penalties = self.penalties if stage == "train" else self._batch_penalties()
+        unweighted = [f"unweighted/{n}" for n, r in penalties.items() if r.log_unweighted]
+        return [*(f"penalty/{n}" for n in penalties), *unweighted]
+
+    def transform_inputs(self, inputs: Tensor) -> Tensor:
+        for regularizer in self._hooks["transform_inputs"]:
+            inputs = regularizer.transform_inputs(inputs)
+        return inputs
+
+    def data_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The task's loss on the true targets: what validation reports as val/loss."""
+        return self.task.loss(outputs, targets)
+
+    def training_terms(self, outputs: Tensor, targets: Tensor) -> ObjectiveTerms:
+        for regularizer in self._hooks["loss_targets"]:
+            targets = regularizer.loss_targets(outputs, targets)
+        return self._terms(self.task.loss(outputs, targets), self.penalties, outputs)
+
+    def validation_terms(self, outputs: Tensor, targets: Tensor) -> ObjectiveTerms:
+        return self._terms(self.task.loss(outputs, targets), self._batch_penalties(), outputs)
+
+    def _terms(
+        self, data: Tensor, penalties: dict[str, Penalty], outputs: Tensor
+    ) -> ObjectiveTerms:
+        weighted, unweighted = {}, {}
+        total = data
+        for name, regularizer in penalties.items():
+            value = regularizer.penalty(outputs)
+            weighted[name] = regularizer.weight * value
+            total = total + weighted[name]
+            if regularizer.log_unweighted:
+                unweighted[name] = value
+        return ObjectiveTerms(total=total, data=data, penalties=weighted, unweighted=unweighted)
 
     def __call__(self, outputs: Tensor, targets: Tensor) -> ObjectiveTerms:
-        data = self.data_loss(outputs, targets)
-        penalties = self.weighted_penalties()
-        total = data
-        for value in penalties.values():
-            total = total + value
-        return ObjectiveTerms(total=total, data=data, penalties=penalties)
+        return self.training_terms(outputs, targets)
+
+    def weighted_penalties(self) -> dict[str, Tensor]:
+        """Penalties at the current weights (those that do not depend on a batch)."""
+        return {n: r.weighted_penalty() for n, r in self.penalties.items() if not r.batch_dependent}
+
+    def after_step(self) -> None:
+        for regularizer in self._hooks["after_step"]:
+            regularizer.after_step()
 
     @property
     def names(self) -> list[str]:

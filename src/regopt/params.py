@@ -2,7 +2,8 @@
 
 `weights`: the weight matrices and kernels of linear and convolutional layers (tensors with two or
 more dimensions, outside normalisation layers). Biases and normalisation scales are left out, as is
-usual: penalising them constrains offsets, not the function's complexity.
+usual: penalising them constrains offsets, not the function's complexity. A layer may name
+parameters that are not weights in `scale_parameters` (a Bayesian layer's posterior scales).
 `all`: every trainable parameter.
 """
 
@@ -20,9 +21,11 @@ def select_parameters(model: nn.Module, rule: str = "weights") -> list[tuple[str
     selected = []
     for module_name, module in model.named_modules():
         is_norm = isinstance(module, _NORM_LAYERS)
+        not_weights = set(getattr(module, "scale_parameters", ()))
         for param_name, param in module.named_parameters(recurse=False):
             if not param.requires_grad:
                 continue
-            if rule == "all" or (param.ndim >= 2 and not is_norm):
+            is_weight = param.ndim >= 2 and not is_norm and param_name not in not_weights
+            if rule == "all" or is_weight:
                 selected.append((f"{module_name}.{param_name}".lstrip("."), param))
     return selected

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
-from torch import nn
 
 from regopt.callbacks.rng_state import RngStateCheckpoint
+from regopt.config.cli_errors import ConfigError
 from regopt.module import RegOptModule
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
@@ -28,20 +31,49 @@ from regopt.scale import (
     is_multirun,
     restore_start_method,
 )
+from regopt.tasks import make_task
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
 
 
 def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptModule:
+    """Model, task, regularisers (prepared: they may change the model) and optimiser factory.
+
+    A regulariser that rejects its settings or does not fit the model or task raises ConfigError
+    naming it, before anything trains.
+    """
+    datamodule.setup("fit")  # the regularisers may need the training set size; setup is idempotent
     model = instantiate(
         cfg.model, input_dim=datamodule.input_dim, num_classes=datamodule.num_classes
     )
-    regularizers = {name: instantiate(spec) for name, spec in (cfg.regularizer or {}).items()}
-    objective = Objective(nn.CrossEntropyLoss(), regularizers)
+    task = make_task(model, datamodule)
+    regularizers = {}
+    for name, spec in (cfg.regularizer or {}).items():
+        with _config_error(f"regularizer.{name}"):
+            regularizers[name] = instantiate(spec)
+    objective = Objective(task, regularizers)
+    with _config_error():
+        task.check_data(datamodule)
+    with _config_error():
+        objective.prepare(model, datamodule.num_train_samples)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
-    return RegOptModule(model, objective, optimizer, scheduler, datamodule.num_classes)
+    return RegOptModule(model, objective, optimizer, scheduler)
+
+
+@contextmanager
+def _config_error(key: str | None = None) -> Iterator[None]:
+    """Turn a ValueError from building `key` into a one-line ConfigError (naming `key`)."""
+    try:
+        yield
+    except InstantiationException as ex:
+        cause = ex.__cause__ if isinstance(ex.__cause__, ValueError) else None
+        if cause is None:
+            raise
+        raise ConfigError(f"{key}: {cause}" if key else str(cause)) from ex
+    except ValueError as ex:
+        raise ConfigError(f"{key}: {ex}" if key else str(ex)) from ex
 
 
 def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
@@ -51,6 +83,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
     optimizer = {"name": name, **factory.describe()}
     return {
         "name": cfg.name,
+        "task": module.task.describe(),
         "regularizers": [
             reg.describe() | {"name": n} for n, reg in module.objective.regularizers.items()
         ],

@@ -27,6 +27,7 @@ FRACTION_OPEN_CLOSED = Rule(lambda v: 0 < v <= 1, "a number in (0, 1]")
 FRACTION_CLOSED = Rule(lambda v: 0 <= v <= 1, "a number in [0, 1]")
 PROBABILITY_BELOW_ONE = Rule(lambda v: 0 <= v < 1, "a number in [0, 1)")
 POSITIVE_INT = Rule(lambda v: float(v).is_integer() and v >= 1, "a whole number >= 1")
+NON_NEGATIVE_INT = Rule(lambda v: float(v).is_integer() and v >= 0, "a whole number >= 0")
 
 # key (relative to the config root) -> rule; keys absent from the composed config are skipped.
 RULES: dict[str, Rule] = {
@@ -41,21 +42,39 @@ RULES: dict[str, Rule] = {
     "data.num_classes": POSITIVE_INT,
     "data.class_sep": NON_NEGATIVE,
     "model.dropout": PROBABILITY_BELOW_ONE,
+    "model.prior_std": POSITIVE,
+    "model.init_std": POSITIVE,
+    "model.eval_samples": NON_NEGATIVE_INT,
+    "model.latent_dim": POSITIVE_INT,
     "optimizer.lr": POSITIVE,
     "optimizer.weight_decay": NON_NEGATIVE,
     "optimizer.momentum": FRACTION_CLOSED,
+    "optimizer.alpha": FRACTION_CLOSED,
+    "optimizer.eps": POSITIVE,
+    "optimizer.lr_decay": NON_NEGATIVE,
+    "optimizer.initial_accumulator_value": NON_NEGATIVE,
     "trainer.max_epochs": POSITIVE_INT,
+    "trainer.gradient_clip_val": NON_NEGATIVE,
 }
 # rules applied to every selected regulariser, by its key
 REGULARIZER_RULES: dict[str, Rule] = {
     "weight": NON_NEGATIVE,
     "l1_ratio": FRACTION_CLOSED,
+    "prior_std": POSITIVE,
+    "p": PROBABILITY_BELOW_ONE,
+    "std": NON_NEGATIVE,
+    "smoothing": PROBABILITY_BELOW_ONE,
+    "bound": POSITIVE,
+    "beta": NON_NEGATIVE,
 }
-CHOICES: dict[str, tuple[str, ...]] = {
+CHOICES: dict[str, tuple[str | bool, ...]] = {
     "resume": ("auto", "none"),
     "data.normalize": ("standard", "scale", "none"),
     "model.activation": ("relu", "gelu", "tanh", "silu"),
+    "model.likelihood": ("bernoulli", "gaussian"),
     "optimizer.weight_decay_params": ("weights", "all"),
+    "optimizer.decoupled_weight_decay": (True, False),
+    "trainer.gradient_clip_algorithm": ("norm", "value"),
 }
 REGULARIZER_CHOICES: dict[str, tuple[str, ...]] = {"params": ("weights", "all")}
 
@@ -89,7 +108,9 @@ def _check(cfg: DictConfig, key: str, rule: Rule) -> None:
         raise ConfigError(f"{key}={value!r} is out of range; allowed: {rule.allowed}")
 
 
-def _check_choice(cfg: DictConfig, key: str, choices: tuple[str, ...]) -> None:
+def _check_choice(cfg: DictConfig, key: str, choices: tuple[str | bool, ...]) -> None:
     value = OmegaConf.select(cfg, key, default=None)
-    if value is not None and value not in choices:
-        raise ConfigError(f"{key}={value!r} is not allowed; allowed: {', '.join(choices)}")
+    # type-strict: 1 is not True, "true" is not True
+    if value is not None and not any(type(value) is type(c) and value == c for c in choices):
+        allowed = ", ".join(str(c).lower() if isinstance(c, bool) else c for c in choices)
+        raise ConfigError(f"{key}={value!r} is not allowed; allowed: {allowed}")

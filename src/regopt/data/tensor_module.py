@@ -26,14 +26,19 @@ class TensorDataModule(pl.LightningDataModule):
         raise NotImplementedError
 
     def setup(self, stage: str | None = None) -> None:
-        if hasattr(self, "x_train"):
-            return
-        self.x_train, self.y_train, self.x_val, self.y_val = self.load()
+        """Idempotent: loads once; once a trainer is attached, moves the tensors to its device."""
+        if not hasattr(self, "x_train"):
+            self.x_train, self.y_train, self.x_val, self.y_val = self.load()
         # Small data lives on the training device: no host-to-device copy per step on a GPU.
         device = self.trainer.strategy.root_device if self.trainer is not None else None
-        if device is not None and device.type != "cpu":
+        if device is not None and self.x_train.device != device:
             for name in ("x_train", "y_train", "x_val", "y_val"):
                 setattr(self, name, getattr(self, name).to(device))
+
+    @property
+    def num_train_samples(self) -> int:
+        """Training samples over all ranks (after setup): the N of the mean loss."""
+        return len(self.x_train)
 
     def _rank_and_world(self) -> tuple[int, int]:
         trainer = self.trainer

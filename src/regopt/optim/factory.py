@@ -2,9 +2,10 @@
 
 Weight decay applies to the parameters picked by the same rule the penalties use
 (`regopt.params.select_parameters`); every other parameter goes in a group with no decay.
-Whether the decay is coupled (added to the gradient, as torch's SGD, Adam and RMSprop do: an L2
-penalty in the update) or decoupled (AdamW: a shrink beside the step) is the optimiser's own
-semantics, recorded by `weight_decay_kind`.
+Whether the decay is coupled (added to the gradient, as torch's SGD, Adam, RMSprop and Adagrad do:
+an L2 penalty in the update) or decoupled (a shrink beside the step: AdamW always, any other
+optimiser with `decoupled_weight_decay: true`, see regopt.optim.decoupled) is recorded by
+`weight_decay_kind`.
 """
 
 from __future__ import annotations
@@ -16,18 +17,26 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
+from regopt.optim.decoupled import GROUP_KEY, with_decoupled_weight_decay
 from regopt.params import select_parameters
 
-RESERVED_KEYS = ("weight_decay_params",)
+RESERVED_KEYS = ("weight_decay_params", "decoupled_weight_decay")
 
 
-def parameter_groups(model: nn.Module, weight_decay: float, rule: str) -> list[dict[str, Any]]:
+def parameter_groups(
+    model: nn.Module, weight_decay: float, rule: str, decoupled: bool = False
+) -> list[dict[str, Any]]:
+    """Decayed and not decayed parameters. `decoupled`: the rate goes to the decoupled shrink
+    (group key `decoupled_decay`) and torch's own, coupled weight_decay is 0."""
     decayed = select_parameters(model, rule)
     decayed_ids = {id(p) for _, p in decayed}
     others = [p for p in model.parameters() if p.requires_grad and id(p) not in decayed_ids]
-    groups = [{"params": [p for _, p in decayed], "weight_decay": weight_decay, "name": "decay"}]
+    rates = {"weight_decay": 0.0, GROUP_KEY: weight_decay} if decoupled else {
+        "weight_decay": weight_decay}  # fmt: skip
+    groups = [{"params": [p for _, p in decayed], **rates, "name": "decay"}]
     if others:
-        groups.append({"params": others, "weight_decay": 0.0, "name": "no_decay"})
+        no_decay = {"weight_decay": 0.0, GROUP_KEY: 0.0} if decoupled else {"weight_decay": 0.0}
+        groups.append({"params": others, **no_decay, "name": "no_decay"})
     return groups
 
 
@@ -35,10 +44,14 @@ class OptimizerFactory:
     """Turns a model's parameter groups into an optimiser; built from `cfg.optimizer`."""
 
     def __init__(
-        self, make: Callable[..., torch.optim.Optimizer], weight_decay_params: str = "weights"
+        self,
+        make: Callable[..., torch.optim.Optimizer],
+        weight_decay_params: str = "weights",
+        decoupled_weight_decay: bool = False,
     ) -> None:
         self.make = make
         self.weight_decay_params = weight_decay_params
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
 
     @classmethod
     def from_config(cls, cfg: DictConfig | dict) -> OptimizerFactory:
@@ -47,7 +60,8 @@ class OptimizerFactory:
         options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
         options = dict(options)
         rule = options.pop("weight_decay_params", "weights")
-        return cls(instantiate(options), rule)
+        decoupled = options.pop("decoupled_weight_decay", False)
+        return cls(instantiate(options), rule, decoupled)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -62,11 +76,13 @@ class OptimizerFactory:
         return float(self.options.get("weight_decay", 0.0))
 
     @property
-    def weight_decay_kind(self) -> str:
+    def natively_decoupled(self) -> bool:
         algorithm = self.algorithm
-        decoupled = (isinstance(algorithm, type) and issubclass(algorithm, torch.optim.AdamW)) or (
-            self.options.get("decoupled_weight_decay", False)
-        )
+        return isinstance(algorithm, type) and issubclass(algorithm, torch.optim.AdamW)
+
+    @property
+    def weight_decay_kind(self) -> str:
+        decoupled = self.natively_decoupled or self.decoupled_weight_decay
         return "decoupled" if decoupled else "coupled"
 
     def describe(self) -> dict[str, Any]:
@@ -79,5 +95,11 @@ class OptimizerFactory:
         }
 
     def __call__(self, model: nn.Module) -> torch.optim.Optimizer:
-        groups = parameter_groups(model, self.weight_decay, self.weight_decay_params)
-        return self.make(groups)
+        if not self.decoupled_weight_decay or self.natively_decoupled:
+            return self.make(parameter_groups(model, self.weight_decay, self.weight_decay_params))
+        groups = parameter_groups(
+            model, self.weight_decay, self.weight_decay_params, decoupled=True
+        )
+        algorithm = with_decoupled_weight_decay(self.algorithm)
+        options = {k: v for k, v in self.options.items() if k != "weight_decay"}
+        return algorithm(groups, *getattr(self.make, "args", ()), weight_decay=0.0, **options)

@@ -11,9 +11,15 @@ def _fmt(value: Any) -> str:
     return "-" if value is None else str(value)
 
 
+def _regularizer_label(regularizer: dict[str, Any]) -> str:
+    if "label" in regularizer:
+        return str(regularizer["label"])
+    return f"{regularizer['name']}({regularizer.get('weight', '?')})"
+
+
 def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
     final, best = summary.get("final", {}), summary.get("best", {})
-    regs = ", ".join(f"{r['name']}({r['weight']:g})" for r in summary.get("regularizers", []))
+    regs = ", ".join(_regularizer_label(r) for r in summary.get("regularizers", []))
     opt = summary.get("optimizer", {})
     rows = [
         ("status", summary.get("status")),

@@ -15,13 +15,15 @@ from regopt.record.epoch_csv import EpochCSVLogger
 
 FINAL_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
 MONITOR = "val/loss"
+PENALTY_PREFIXES = ("penalty/", "train/penalty/", "train/unweighted/", "val/penalty/",
+                    "val/unweighted/")  # fmt: skip
 
 
 def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[str, Any]]:
     """`final`: the last epoch's values. `best`: the epoch of lowest val/loss, its loss and acc."""
     final = {key: rows[-1].get(key) for key in FINAL_KEYS} if rows else dict.fromkeys(FINAL_KEYS)
     for key in rows[-1] if rows else ():
-        if key.startswith(("penalty/", "train/penalty/")):
+        if key.startswith(PENALTY_PREFIXES):
             final[key] = rows[-1][key]
     scored = [r for r in rows if MONITOR in r and math.isfinite(r[MONITOR])]
     if not scored:

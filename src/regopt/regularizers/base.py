@@ -1,27 +1,100 @@
 """The one interface every regulariser implements.
 
-A penalty regulariser adds `weight * penalty()` to the objective. It is bound to a model once, which
-fixes the parameters it covers (by the shared rule in `regopt.params`).
+A regulariser may do any of these, by overriding the matching hook:
+- add a term to the objective (`Penalty.penalty`, weighted, logged as `train/penalty/<name>`);
+- change the model once, before training (`prepare`: dropout sets p on the dropout layers);
+- change the inputs of training batches (`transform_inputs`: Gaussian input noise);
+- change the targets the training data loss sees (`loss_targets`: label smoothing);
+- act after every optimiser step (`after_step`: the max-norm projection).
+
+The objective calls only the hooks a class overrides (see `overrides`), so a regulariser costs
+nothing on the hot path for what it does not do. A regulariser that does not fit the model or the
+task raises ValueError from `prepare`; the pipeline reports it in one line before training.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from torch import Tensor, nn
 
 from regopt.params import select_parameters
+from regopt.tasks import Task
+
+HOOKS = ("transform_inputs", "loss_targets", "after_step")
+
+
+@dataclass(frozen=True)
+class FitContext:
+    """What a regulariser may need to know about the run it joins."""
+
+    model: nn.Module
+    task: Task
+    train_size: int  # training samples over all ranks: the N of "mean loss over the data set"
 
 
 class Regularizer:
+    def __init__(self) -> None:
+        self.name = type(self).__name__.lower()  # the config key, set by the objective
+
+    def prepare(self, context: FitContext) -> None:
+        """Check that this regulariser fits the run (raise ValueError) and change the model."""
+
+    def bind(self, model: nn.Module) -> None:
+        """Collect the tensors it acts on; called again once the strategy has placed the model."""
+
+    def transform_inputs(self, inputs: Tensor) -> Tensor:
+        """The inputs of a training batch, as the model should see them."""
+        return inputs
+
+    def loss_targets(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The targets the training data loss compares `outputs` with."""
+        return targets
+
+    def after_step(self) -> None:
+        """Runs after every optimiser step (under no_grad)."""
+
+    def overrides(self, hook: str) -> bool:
+        return getattr(type(self), hook) is not getattr(Regularizer, hook)
+
+    def settings(self) -> dict[str, Any]:
+        """Its strength and options, as recorded in summary.json."""
+        return {}
+
+    def label(self) -> str:
+        """Its name and main setting, for the console: `dropout(p=0.5)`."""
+        key, value = next(iter(self.settings().items()), ("", ""))
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        return f"{self.name}({key}={shown})" if key else self.name
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "type": type(self).__name__, **self.settings(),
+                "label": self.label()}  # fmt: skip
+
+
+class Penalty(Regularizer):
+    """Adds `weight * penalty()` to the objective.
+
+    A parameter penalty covers the tensors picked by the shared rule in `regopt.params` (the same
+    rule the optimiser's weight decay uses). A `batch_dependent` penalty is computed from the last
+    forward pass (a VAE's KL); it is also measured on validation batches, and has no value "at
+    the end-of-epoch weights". `log_unweighted` also logs the penalty before its weight
+    (`train/unweighted/<name>`), for penalties whose size matters even at weight 0 (the KL).
+    """
+
+    batch_dependent = False
+    log_unweighted = False
+
     def __init__(self, weight: float, params: str = "weights") -> None:
+        super().__init__()
+        if weight < 0:
+            raise ValueError(f"weight={weight}; allowed: a number >= 0")
         self.weight = float(weight)
         self.params_rule = params
-        self.name = type(self).__name__.lower()
         self._params: list[nn.Parameter] = []
 
-    def bind(self, model: nn.Module, name: str) -> None:
-        self.name = name
+    def bind(self, model: nn.Module) -> None:
         self._params = [p for _, p in select_parameters(model, self.params_rule)]
 
     @property
@@ -30,17 +103,15 @@ class Regularizer:
             raise RuntimeError(f"regulariser '{self.name}' is not bound to a model (call bind)")
         return self._params
 
-    def penalty(self) -> Tensor:
-        """The unweighted penalty at the current parameters."""
+    def penalty(self, outputs: Tensor | None = None) -> Tensor:
+        """The unweighted penalty; `outputs` are the last forward pass's (None between steps)."""
         raise NotImplementedError
 
-    def weighted_penalty(self) -> Tensor:
-        return self.weight * self.penalty()
+    def weighted_penalty(self, outputs: Tensor | None = None) -> Tensor:
+        return self.weight * self.penalty(outputs)
 
-    def describe(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "type": type(self).__name__,
-            "weight": self.weight,
-            "params": self.params_rule,
-        }
+    def settings(self) -> dict[str, Any]:
+        return {"weight": self.weight, "params": self.params_rule}
+
+    def label(self) -> str:
+        return f"{self.name}({self.weight:g})"

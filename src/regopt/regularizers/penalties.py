@@ -1,13 +1,16 @@
-"""Norm penalties on the covered weights."""
+"""Norm penalties on the covered weights: L1, L2 (also given as a prior std) and elastic net."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from regopt.regularizers.base import Regularizer
+from regopt.regularizers.base import FitContext, Penalty
+
+log = logging.getLogger("regopt")
 
 
 def l1_norm(params: list[torch.nn.Parameter]) -> Tensor:
@@ -18,32 +21,72 @@ def half_squared_l2_norm(params: list[torch.nn.Parameter]) -> Tensor:
     return 0.5 * torch.stack([p.pow(2).sum() for p in params]).sum()
 
 
-class L1Penalty(Regularizer):
+def prior_std_to_weight(prior_std: float, train_size: int) -> float:
+    """The L2 weight whose objective is the negative log-posterior under N(0, prior_std^2 I).
+
+    regopt's objective is the *mean* negative log-likelihood over the N training samples, so the
+    log-prior ||w||^2 / (2 prior_std^2) is divided by N as well: weight = 1 / (N prior_std^2).
+    """
+    return 1.0 / (train_size * prior_std**2)
+
+
+class L1Penalty(Penalty):
     """sum |w|: the negative log of a Laplace prior, up to a constant. Its gradient is sign(w)."""
 
-    def penalty(self) -> Tensor:
+    def penalty(self, outputs: Tensor | None = None) -> Tensor:
         return l1_norm(self.parameters)
 
 
-class L2Penalty(Regularizer):
+class L2Penalty(Penalty):
     """0.5 * sum w^2: the negative log of a Gaussian prior, up to a constant. Its gradient is w,
-    so with plain SGD `weight` equals torch's weight_decay; with Adam it is not AdamW's decay."""
+    so with plain SGD `weight` equals torch's weight_decay; with Adam it is not AdamW's decay.
 
-    def penalty(self) -> Tensor:
+    Given `prior_std`, the weight is derived from it (and `weight` is ignored) once the training
+    set size is known: see `prior_std_to_weight`.
+    """
+
+    def __init__(
+        self, weight: float | None = None, prior_std: float | None = None, params: str = "weights"
+    ) -> None:
+        if prior_std is None and weight is None:
+            raise ValueError("give weight or prior_std; allowed: a number >= 0, a number > 0")
+        if prior_std is not None and prior_std <= 0:
+            raise ValueError(f"prior_std={prior_std}; allowed: a number > 0")
+        super().__init__(0.0 if weight is None else weight, params)
+        self.prior_std = None if prior_std is None else float(prior_std)
+        self.train_size: int | None = None
+
+    def prepare(self, context: FitContext) -> None:
+        if self.prior_std is None:
+            return
+        self.train_size = context.train_size
+        derived = prior_std_to_weight(self.prior_std, context.train_size)
+        log.info(f"{self.name}: prior_std={self.prior_std:g} over N={self.train_size} "
+                 f"training samples gives weight={derived:.6g}")  # fmt: skip
+        self.weight = derived
+
+    def penalty(self, outputs: Tensor | None = None) -> Tensor:
         return half_squared_l2_norm(self.parameters)
 
+    def settings(self) -> dict[str, Any]:
+        extra = {} if self.prior_std is None else {"prior_std": self.prior_std,
+                                                   "train_size": self.train_size}  # fmt: skip
+        return {**super().settings(), **extra}
 
-class ElasticPenalty(Regularizer):
+
+class ElasticPenalty(Penalty):
     """l1_ratio * sum |w| + (1 - l1_ratio) * 0.5 * sum w^2: the sum of its two parts."""
 
     def __init__(self, weight: float, l1_ratio: float = 0.5, params: str = "weights") -> None:
+        if not 0 <= l1_ratio <= 1:
+            raise ValueError(f"l1_ratio={l1_ratio}; allowed: a number in [0, 1]")
         super().__init__(weight, params)
         self.l1_ratio = float(l1_ratio)
 
-    def penalty(self) -> Tensor:
+    def penalty(self, outputs: Tensor | None = None) -> Tensor:
         l1 = l1_norm(self.parameters)
         l2 = half_squared_l2_norm(self.parameters)
         return self.l1_ratio * l1 + (1.0 - self.l1_ratio) * l2
 
-    def describe(self) -> dict[str, Any]:
-        return {**super().describe(), "l1_ratio": self.l1_ratio}
+    def settings(self) -> dict[str, Any]:
+        return {**super().settings(), "l1_ratio": self.l1_ratio}

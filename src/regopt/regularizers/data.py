@@ -1,0 +1,62 @@
+"""Regularisers that change what the training data loss sees: the inputs or the targets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from regopt.regularizers.base import FitContext, Regularizer
+from regopt.tasks import Classification
+
+
+class InputNoise(Regularizer):
+    """Adds N(0, std^2) noise to every training input, fresh at every step (validation sees clean
+    inputs). `std` is in the units of the normalised inputs. For small std the expected loss gains
+    std^2 / 2 times the trace of its Hessian in the inputs: close to Tikhonov regularisation
+    (Bishop, 1995), not equal to it."""
+
+    def __init__(self, std: float = 0.1) -> None:
+        super().__init__()
+        if std < 0:
+            raise ValueError(f"std={std}; allowed: a number >= 0")
+        self.std = float(std)
+
+    def transform_inputs(self, inputs: Tensor) -> Tensor:
+        return inputs + self.std * torch.randn_like(inputs)
+
+    def settings(self) -> dict[str, Any]:
+        return {"std": self.std}
+
+
+def smooth_labels(labels: Tensor, num_classes: int, smoothing: float, like: Tensor) -> Tensor:
+    """(1 - smoothing) * one_hot(labels) + smoothing / num_classes, in `like`'s dtype."""
+    one_hot = F.one_hot(labels, num_classes).to(like.dtype)
+    return one_hot * (1.0 - smoothing) + smoothing / num_classes
+
+
+class LabelSmoothing(Regularizer):
+    """The training loss compares the outputs with (1 - smoothing) one-hot + smoothing / K. Its
+    cross-entropy is (1 - smoothing) CE(y) + smoothing * mean_k(-log p_k): a pull towards uniform
+    predictions. Validation keeps the hard labels, so val/loss stays comparable across runs."""
+
+    def __init__(self, smoothing: float = 0.1) -> None:
+        super().__init__()
+        if not 0 <= smoothing < 1:
+            raise ValueError(f"smoothing={smoothing}; allowed: a number in [0, 1)")
+        self.smoothing = float(smoothing)
+
+    def prepare(self, context: FitContext) -> None:
+        if not isinstance(context.task, Classification):
+            raise ValueError(
+                "needs a classification task; "
+                f"{type(context.model).__name__} does {context.task.name}"
+            )
+
+    def loss_targets(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return smooth_labels(targets, outputs.shape[-1], self.smoothing, outputs)
+
+    def settings(self) -> dict[str, Any]:
+        return {"smoothing": self.smoothing}

@@ -1,0 +1,43 @@
+"""Dropout: a change of the model, not of the objective. It sets p on the model's dropout layers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from torch import nn
+
+from regopt.regularizers.base import FitContext, Regularizer
+
+log = logging.getLogger("regopt")
+
+
+def dropout_layers(model: nn.Module) -> list[nn.Module]:
+    return [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
+
+
+class Dropout(Regularizer):
+    """Each unit is zeroed with probability p in training and the survivors are scaled by
+    1 / (1 - p), so the expected activation is unchanged; in eval mode the layers are the identity.
+    """
+
+    def __init__(self, p: float = 0.5) -> None:
+        super().__init__()
+        if not 0 <= p < 1:
+            raise ValueError(f"p={p}; allowed: a number in [0, 1)")
+        self.p = float(p)
+
+    def prepare(self, context: FitContext) -> None:
+        layers = dropout_layers(context.model)
+        if not layers:
+            raise ValueError(
+                f"needs a model with dropout layers; {type(context.model).__name__} has none"
+            )
+        others = {m.p for m in layers if m.p not in (0.0, self.p)}
+        if others:
+            log.warning(f"{self.name}: p={self.p:g} replaces the model's dropout {sorted(others)}")
+        for layer in layers:
+            layer.p = self.p
+
+    def settings(self) -> dict[str, Any]:
+        return {"p": self.p}

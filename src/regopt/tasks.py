@@ -1,0 +1,116 @@
+"""What the model is asked to do: the one place that picks the data loss and the metrics.
+
+The data loss of every task is a per-sample negative log-likelihood, averaged over the batch, so the
+objective is the mean loss over the data set (which the L2 `prior_std` conversion and the KL
+scaling rely on). A new task (regression with MSE, say) is one class here and one entry in
+`TASKS`; the LightningModule and the regularisers never test which task they serve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class Task:
+    """The data loss, the targets it compares outputs with, and the per-sample metrics."""
+
+    name: str = "task"
+    metric_names: tuple[str, ...] = ()
+
+    def targets(self, inputs: Tensor, labels: Tensor) -> Tensor:
+        """What the outputs are compared with: the labels, or the inputs themselves."""
+        return labels
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def metrics(self, outputs: Tensor, targets: Tensor) -> list[Tensor]:
+        """Batch means, in the order of `metric_names` (device tensors: no host sync)."""
+        return []
+
+    def check_data(self, datamodule: Any) -> None:
+        """Raise ValueError when the data cannot be modelled this way (called after setup)."""
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class Classification(Task):
+    """Cross-entropy (the negative log-likelihood of a categorical output) and accuracy.
+
+    Targets are class indices, or class probabilities once a regulariser has softened them
+    (label smoothing): `F.cross_entropy` accepts both.
+    """
+
+    name = "classification"
+    metric_names = ("acc",)
+
+    def __init__(self, num_classes: int) -> None:
+        self.num_classes = int(num_classes)
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return F.cross_entropy(outputs, targets)
+
+    def metrics(self, outputs: Tensor, targets: Tensor) -> list[Tensor]:
+        if targets.is_floating_point():  # soft targets: score against their most likely class
+            targets = targets.argmax(dim=-1)
+        return [(outputs.argmax(dim=-1) == targets).float().mean()]
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "num_classes": self.num_classes}
+
+
+LIKELIHOODS = ("bernoulli", "gaussian")
+
+
+class Reconstruction(Task):
+    """The model reproduces its (flattened) inputs; no accuracy.
+
+    `bernoulli`: outputs are logits, the loss is the binary cross-entropy summed over the features
+    (inputs must lie in [0, 1]). `gaussian`: outputs are means of unit-variance Gaussians, the loss
+    is 0.5 * squared error summed over the features (the NLL without its constant).
+    """
+
+    name = "reconstruction"
+
+    def __init__(self, likelihood: str = "bernoulli") -> None:
+        if likelihood not in LIKELIHOODS:
+            raise ValueError(f"likelihood={likelihood!r}; allowed: {', '.join(LIKELIHOODS)}")
+        self.likelihood = likelihood
+
+    def targets(self, inputs: Tensor, labels: Tensor) -> Tensor:
+        return inputs.flatten(1)
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        if self.likelihood == "bernoulli":
+            per_feature = F.binary_cross_entropy_with_logits(outputs, targets, reduction="none")
+        else:
+            per_feature = 0.5 * (outputs - targets).pow(2)
+        return per_feature.sum(dim=1).mean()
+
+    def check_data(self, datamodule: Any) -> None:
+        x = getattr(datamodule, "x_train", None)
+        if self.likelihood == "bernoulli" and x is not None and (x.min() < 0 or x.max() > 1):
+            raise ValueError(
+                "model.likelihood=bernoulli needs inputs in [0, 1]; set data.normalize=scale "
+                "or model.likelihood=gaussian"
+            )
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "likelihood": self.likelihood}
+
+
+TASKS = ("classification", "reconstruction")
+
+
+def make_task(model: nn.Module, datamodule: Any) -> Task:
+    """The model's own task when it declares one (a VAE reconstructs), else the data's."""
+    name = getattr(model, "task", None) or getattr(datamodule, "task", "classification")
+    if name == "classification":
+        return Classification(datamodule.num_classes)
+    if name == "reconstruction":
+        return Reconstruction(getattr(model, "likelihood", "bernoulli"))
+    raise ValueError(f"task={name!r}; allowed: {', '.join(TASKS)}")
