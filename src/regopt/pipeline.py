@@ -44,10 +44,11 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     naming it, before anything trains.
     """
     datamodule.setup("fit")  # the regularisers may need the training set size; setup is idempotent
-    model = instantiate(
-        cfg.model, input_dim=datamodule.input_dim, num_classes=datamodule.num_classes
-    )
-    task = make_task(model, datamodule)
+    with _config_error("model"):
+        model = instantiate(
+            cfg.model, input_dim=datamodule.input_dim, num_classes=datamodule.num_classes
+        )
+        task = make_task(model, datamodule)
     regularizers = {}
     for name, spec in (cfg.regularizer or {}).items():
         with _config_error(f"regularizer.{name}"):
