@@ -9,15 +9,16 @@ import pytorch_lightning as pl
 import torch
 from sklearn.datasets import load_digits
 
-from regopt.data.splits import corrupt_labels, stratified_split
+from regopt.data.splits import corrupt_labels, fixed_subset, random_labels, stratified_split
 from regopt.data.tensor_loader import TensorLoader
 
 
 class DigitsDataModule(pl.LightningDataModule):
     """Training part of `train_fraction` (or `train_size` samples), stratified; the rest validates.
 
-    Label noise corrupts training labels only, so validation still measures the clean task.
-    Normalisation statistics come from the training part alone.
+    Label noise corrupts training labels only, so validation still measures the clean task;
+    `random_labels` replaces every training label by a uniformly drawn class. Normalisation
+    statistics come from the training part alone.
     """
 
     task = "classification"
@@ -29,6 +30,7 @@ class DigitsDataModule(pl.LightningDataModule):
         train_fraction: float = 0.2,
         train_size: int | None = None,
         label_noise: float = 0.0,
+        random_labels: bool = False,
         normalize: str = "standard",
         batch_size: int = 32,
         eval_batch_size: int = 2048,
@@ -37,6 +39,7 @@ class DigitsDataModule(pl.LightningDataModule):
         super().__init__()
         self.train_fraction, self.train_size = train_fraction, train_size
         self.label_noise, self.normalize = label_noise, normalize
+        self.random_labels = bool(random_labels)
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
         self.noisy_indices: np.ndarray | None = None
 
@@ -56,6 +59,9 @@ class DigitsDataModule(pl.LightningDataModule):
         y_train, self.noisy_indices = corrupt_labels(
             labels[train_idx], self.label_noise, self.num_classes, self.seed
         )
+        if self.random_labels:
+            y_train = random_labels(len(train_idx), self.num_classes, self.seed)
+            self.noisy_indices = np.flatnonzero(y_train != labels[train_idx])
         x_train, x_val = _normalise(x_train, x_val, self.normalize)
         self.x_train = torch.as_tensor(x_train, dtype=torch.float32)
         self.y_train = torch.as_tensor(y_train, dtype=torch.long)
@@ -76,6 +82,14 @@ class DigitsDataModule(pl.LightningDataModule):
             seed=self.seed,
             rank=rank,
             world_size=world,
+        )
+
+    def train_eval_dataloader(self, max_samples: int) -> TensorLoader:
+        """A fixed subset of the training set (its training labels), unshuffled and whole on
+        every rank: the diagnostics measure it exactly as the validation set is measured."""
+        index = torch.as_tensor(fixed_subset(len(self.x_train), max_samples, self.seed))
+        return TensorLoader(
+            self.x_train[index], self.y_train[index], self.eval_batch_size, shuffle=False
         )
 
     def val_dataloader(self) -> TensorLoader:
