@@ -2,7 +2,11 @@
 
 Lightning's CSVLogger writes a row per logging call (training and validation of one epoch land on
 separate rows). This logger merges each epoch's calls into one row, keyed by the `epoch` value
-Lightning adds to epoch-level metrics, and rewrites the file atomically once an epoch is complete.
+Lightning adds to epoch-level metrics, and rewrites the file atomically.
+
+Lightning calls `save` after every logging call (two or three times an epoch). A rewrite costs
+O(rows x columns) plus an fsync: 20 ms for 200 epochs of 45 columns, more than a digits epoch. So
+`save` rewrites at most every `min_interval_s` seconds; `flush` and `finalize` always write.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +25,12 @@ from regopt.record.atomic import write_text_atomic
 
 
 class EpochCSVLogger(Logger):
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, min_interval_s: float = 2.0) -> None:
         super().__init__()
         self.path = Path(path)
+        self.min_interval_s = float(min_interval_s)
         self.rows: list[dict[str, float]] = []
+        self._last_write = -math.inf
 
     @property
     def name(self) -> str:
@@ -51,12 +58,18 @@ class EpochCSVLogger(Logger):
 
     @rank_zero_only
     def save(self) -> None:
+        if time.monotonic() - self._last_write >= self.min_interval_s:
+            self.flush()
+
+    @rank_zero_only
+    def flush(self) -> None:
         if self.rows:
             write_text_atomic(self.path, rows_to_csv(self.rows))
+            self._last_write = time.monotonic()
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
-        self.save()
+        self.flush()
 
 
 def rows_to_csv(rows: list[dict[str, float]]) -> str:
