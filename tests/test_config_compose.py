@@ -36,7 +36,7 @@ def test_option_composes_and_instantiates(group: str, option: str, tmp_path) -> 
     terms = module.objective(module.model(x), y)
     assert torch.isfinite(terms.total)
     assert set(terms.penalties) == set(cfg.regularizer)
-    for spec in (cfg.callbacks or {}).values():
+    for spec in [*(cfg.callbacks or {}).values(), *(cfg.diagnostics or {}).values()]:
         assert instantiate(spec) is not None
     for spec in (cfg.logger or {}).values():
         factory = instantiate(spec, _partial_=True)

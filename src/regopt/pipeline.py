@@ -18,8 +18,10 @@ from regopt.optim.factory import OptimizerFactory
 from regopt.record.atomic import write_text_atomic
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger
+from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
+from regopt.tracking.naming import run_name, run_tags
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
@@ -54,8 +56,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
 
 
 def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
-    tags = [r["name"] for r in static["regularizers"]] + [static["optimizer"]["name"]]
-    name = ",".join(static["overrides"]) or None
+    tags, name = run_tags(static), run_name(static["overrides"], cfg.name)
     config = OmegaConf.to_container(cfg, resolve=True)
     trackers = [
         instantiate(spec, _partial_=True)(name=name, tags=tags, run_config=config)
@@ -76,7 +77,10 @@ def run(cfg: DictConfig) -> float | None:
     static = {"seed": cfg.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static)
     callbacks = [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
-    callbacks.append(RunRecord(output_dir / "summary.json", static))
+    callbacks += [instantiate(spec) for spec in (cfg.get("diagnostics") or {}).values()]
+    rules = instantiate(cfg.verdict) if cfg.get("verdict") else None
+    callbacks.append(RunRecord(output_dir / "summary.json", static, rules))
+    callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     record = EpochCSVLogger(output_dir / "metrics.csv")
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=[record, *trackers], callbacks=callbacks)
     try:

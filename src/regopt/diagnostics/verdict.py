@@ -153,4 +153,3 @@ def diagnose(
         f"no overfitting within {n} epochs (validation loss ends {rise:.0%} above its minimum)",
         **numbers,
     )
-
