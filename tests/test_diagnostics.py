@@ -131,12 +131,13 @@ def test_real_run_logs_every_diagnostic_consistently(tmp_path) -> None:
 
 def test_no_accuracy_task_and_no_diagnostics(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(DigitsDataModule, "task", "reconstruction")  # a task with no accuracy
-    run_job(["trainer.max_epochs=2"], tmp_path / "a")
+    run_job(["trainer.max_epochs=2", "callbacks=none"], tmp_path / "a")
     columns = set(read_metrics(tmp_path / "a")[-1])
     assert {"train_eval/loss", "gap/loss"} <= columns
     assert not {"train_eval/acc", "gap/acc"} & columns
     monkeypatch.undo()
-    summary = run_job(["trainer.max_epochs=12", "diagnostics=none"], tmp_path / "b")
+    summary = run_job(["trainer.max_epochs=4", "diagnostics=none", "callbacks=none",
+                       "verdict.min_epochs=4", "verdict.patience=2"], tmp_path / "b")  # fmt: skip
     columns = set(read_metrics(tmp_path / "b")[-1])
     assert not any(c.startswith(("train_eval/", "gap/", "weights/", "grad/")) for c in columns)
     assert summary["verdict"] and summary["diagnosis"]["kind"] != "too_short"

@@ -121,9 +121,9 @@ def test_single_run_and_errors(tmp_path: Path, capsys) -> None:
 
 
 def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path) -> None:
-    """`make sweep` with regulariser {none, l2} (dropout arrives with issue 3), 3 epochs, no W&B."""
+    """`make sweep` with regulariser {none, l2} (dropout arrives with issue 3), 2 epochs, no W&B."""
     sweep_dir = tmp_path / "sweep"
-    args = "regularizer=none,l2 trainer.max_epochs=3 logger=none callbacks=none"
+    args = "regularizer=none,l2 trainer.max_epochs=2 logger=none callbacks=none"
     result = subprocess.run(["make", "--no-print-directory", "sweep", f"SWEEP_DIR={sweep_dir}",
                              f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True,
                             timeout=600)  # fmt: skip

@@ -6,8 +6,9 @@ import pytest
 
 from conftest import read_metrics, run_job
 
-NOISY = ["data.label_noise=0.2", "regularizer=none"]
-STRONG = ["regularizer=l2", "regularizer.l2.weight=1e-2"]
+FAST = ["callbacks=none"]  # no checkpoints: these tests read summary.json and metrics.csv
+NOISY = ["data.label_noise=0.2", "regularizer=none", *FAST]
+STRONG = ["regularizer=l2", "regularizer.l2.weight=1e-2", *FAST]
 
 
 def check_noisy_run(summary: dict, rows: list[dict]) -> None:
@@ -20,17 +21,17 @@ def check_noisy_run(summary: dict, rows: list[dict]) -> None:
 
 
 def test_label_noise_without_regulariser_is_overfitting_near_the_minimum(tmp_path) -> None:
-    summary = run_job([*NOISY, "trainer.max_epochs=40"], tmp_path)
+    summary = run_job([*NOISY, "trainer.max_epochs=30"], tmp_path)
     check_noisy_run(summary, read_metrics(tmp_path))
     png = (tmp_path / "curves.png").read_bytes()
     assert png.startswith(b"\x89PNG") and len(png) > 20_000
 
 
 def test_clean_labels_with_strong_l2_is_not_called_overfitting(tmp_path) -> None:
-    summary = run_job([*STRONG, "trainer.max_epochs=100"], tmp_path)
+    summary = run_job([*STRONG, "trainer.max_epochs=60"], tmp_path)
     assert summary["diagnosis"]["kind"] == "none", summary["verdict"]
     assert summary["onset_epoch"] is None
-    assert summary["verdict"].startswith("no overfitting within 100 epochs")
+    assert summary["verdict"].startswith("no overfitting within 60 epochs")
 
 
 @pytest.mark.slow
