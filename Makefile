@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train test test-slow bench lint format clean
+.PHONY: install train sweep test test-slow bench lint format clean
 
 install: $(STAMP)
 
@@ -26,6 +26,14 @@ train: install
 
 bench: install
 	$(PY) scripts/bench.py
+# The reg_vs_opt experiment (27 jobs), then its report (report.md, heatmap) in the same dir.
+# The report runs even when some jobs failed (it shows them); the exit code is the sweep's.
+SWEEP_DIR ?= logs/multiruns/reg_vs_opt_$(shell date +%Y-%m-%d_%H-%M-%S)
+sweep: install
+	@dir="$(SWEEP_DIR)"; \
+	$(VENV)/bin/regopt-train -m experiment=reg_vs_opt hydra.sweep.dir="$$dir" $(ARGS); status=$$?; \
+	$(VENV)/bin/regopt-report "$$dir" || status=$$?; \
+	exit $$status
 
 lint: install
 	$(VENV)/bin/ruff check .

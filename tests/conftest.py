@@ -19,7 +19,7 @@ from regopt.config.resolvers import register_resolvers
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 GROUPS = ("data", "model", "regularizer", "optimizer", "scheduler", "trainer", "logger",
-          "callbacks", "experiment", "hparams_search")  # fmt: skip
+          "callbacks", "diagnostics", "experiment", "hparams_search")  # fmt: skip
 
 
 def options(group: str) -> list[str]:

@@ -41,7 +41,7 @@ def test_option_composes_and_instantiates(group: str, option: str, tmp_path) -> 
     assert torch.isfinite(terms.total)
     assert set(module.objective.regularizers) == set(cfg.regularizer)
     assert set(terms.penalties) == set(module.objective.penalties)
-    for spec in (cfg.callbacks or {}).values():
+    for spec in [*(cfg.callbacks or {}).values(), *(cfg.diagnostics or {}).values()]:
         assert instantiate(spec) is not None
     for spec in (cfg.logger or {}).values():
         factory = instantiate(spec, _partial_=True)

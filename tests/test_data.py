@@ -77,3 +77,34 @@ def test_loader_shards_across_ranks_with_equal_lengths() -> None:
     assert [len(s) for s in seen] == [4, 4, 4]
     assert set(torch.cat(seen).tolist()) == set(range(10))
     assert all(len(shard) == 2 for shard in shards)
+
+
+def test_random_labels_replace_every_training_label_reproducibly() -> None:
+    clean = DigitsDataModule(seed=4)
+    clean.setup()
+    shuffled = DigitsDataModule(seed=4, random_labels=True)
+    shuffled.setup()
+    again = DigitsDataModule(seed=4, random_labels=True)
+    again.setup()
+    assert torch.equal(shuffled.y_train, again.y_train)
+    assert torch.equal(shuffled.x_train, clean.x_train)
+    assert torch.equal(shuffled.y_val, clean.y_val)  # validation labels stay clean
+    kept = (shuffled.y_train == clean.y_train).float().mean().item()
+    assert 0.04 < kept < 0.18  # about 1 in 10 by chance, not 0 as with label_noise=1
+    assert set(shuffled.y_train.tolist()) == set(range(10))
+    assert len(shuffled.noisy_indices) == int((shuffled.y_train != clean.y_train).sum())
+
+
+def test_train_eval_subset_is_fixed_unshuffled_and_uses_the_training_labels() -> None:
+    data = DigitsDataModule(seed=2, label_noise=0.3, eval_batch_size=100)
+    data.setup()
+    whole = list(data.train_eval_dataloader(10_000))
+    x = torch.cat([b[0] for b in whole])
+    y = torch.cat([b[1] for b in whole])
+    assert torch.equal(x, data.x_train) and torch.equal(y, data.y_train)  # noisy labels included
+    assert [len(b[1]) for b in whole] == [100, 100, 100, 59]
+    first = torch.cat([b[0] for b in data.train_eval_dataloader(50)])
+    second = torch.cat([b[0] for b in data.train_eval_dataloader(50)])
+    assert len(first) == 50 and torch.equal(first, second)
+    rows = {tuple(r.tolist()) for r in data.x_train}
+    assert all(tuple(r.tolist()) in rows for r in first)

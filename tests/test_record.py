@@ -43,3 +43,14 @@ def test_atomic_json_replaces_the_whole_file(tmp_path) -> None:
     assert path.read_text().strip().endswith("}")
     assert '"completed"' in path.read_text()
     assert oct(path.stat().st_mode & 0o777) != oct(0o600)
+
+
+def test_save_rewrites_at_most_every_interval_and_finalize_always_writes(tmp_path) -> None:
+    logger = EpochCSVLogger(tmp_path / "metrics.csv", min_interval_s=3600)
+    logger.log_metrics({"val/loss": 0.5, "epoch": 0}, step=1)
+    logger.save()  # the first save writes
+    logger.log_metrics({"val/loss": 0.4, "epoch": 1}, step=2)
+    logger.save()  # within the interval: no rewrite
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[1:] == ["0,1,0.5"]
+    logger.finalize("success")
+    assert (tmp_path / "metrics.csv").read_text().splitlines()[1:] == ["0,1,0.5", "1,2,0.4"]

@@ -21,8 +21,9 @@ from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.record.atomic import write_text_atomic
 from regopt.record.console import summary_table
-from regopt.record.epoch_csv import EpochCSVLogger
+from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
 from regopt.record.failure import mark_failed
+from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
 from regopt.scale import (
@@ -32,6 +33,7 @@ from regopt.scale import (
     restore_start_method,
 )
 from regopt.tasks import make_task
+from regopt.tracking.naming import run_name, run_tags
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
@@ -96,8 +98,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
 
 
 def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
-    tags = [r["name"] for r in static["regularizers"]] + [static["optimizer"]["name"]]
-    name = ",".join(static["overrides"]) or None
+    tags, name = run_tags(static), run_name(static["overrides"], cfg.name)
     config = OmegaConf.to_container(cfg, resolve=True)
     trackers = [
         instantiate(spec, _partial_=True)(name=name, tags=tags, run_config=config)
@@ -153,11 +154,15 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     static = {"seed": cfg.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static)
     callbacks = [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
+    callbacks += [instantiate(spec) for spec in (cfg.get("diagnostics") or {}).values()]
     checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)
     if checkpoint is not None:
         static["resumed_from"] = str(checkpoint)
-    callbacks += [RunRecord(output_dir / "summary.json", static), RngStateCheckpoint()]
-    record = EpochCSVLogger(output_dir / "metrics.csv", resume=checkpoint is not None)
+    rules = instantiate(cfg.verdict) if cfg.get("verdict") else None
+    callbacks.append(RunRecord(output_dir / "summary.json", static, rules))
+    callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
+    callbacks += [RngStateCheckpoint(), EpochRowsCheckpoint()]  # exact resume
+    record = EpochCSVLogger(output_dir / "metrics.csv")
     trainer: pl.Trainer = instantiate(cfg.trainer, logger=[record, *trackers], callbacks=callbacks)
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)

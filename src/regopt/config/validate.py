@@ -28,6 +28,9 @@ FRACTION_CLOSED = Rule(lambda v: 0 <= v <= 1, "a number in [0, 1]")
 PROBABILITY_BELOW_ONE = Rule(lambda v: 0 <= v < 1, "a number in [0, 1)")
 POSITIVE_INT = Rule(lambda v: float(v).is_integer() and v >= 1, "a whole number >= 1")
 NON_NEGATIVE_INT = Rule(lambda v: float(v).is_integer() and v >= 0, "a whole number >= 0")
+ODD_POSITIVE_INT = Rule(
+    lambda v: float(v).is_integer() and v >= 1 and v % 2 == 1, "an odd whole number >= 1"
+)
 
 # key (relative to the config root) -> rule; keys absent from the composed config are skipped.
 RULES: dict[str, Rule] = {
@@ -55,7 +58,17 @@ RULES: dict[str, Rule] = {
     "optimizer.initial_accumulator_value": NON_NEGATIVE,
     "trainer.max_epochs": POSITIVE_INT,
     "trainer.gradient_clip_val": NON_NEGATIVE,
+    "diagnostics.train_eval.max_samples": POSITIVE_INT,
+    "diagnostics.gradients.max_samples": POSITIVE_INT,
+    "diagnostics.gradients.every_n_epochs": POSITIVE_INT,
+    "diagnostics.weights.sparsity_tol": NON_NEGATIVE,
+    "verdict.smooth_window": ODD_POSITIVE_INT,
+    "verdict.min_rise": POSITIVE,
+    "verdict.patience": POSITIVE_INT,
+    "verdict.min_epochs": POSITIVE_INT,
+    "verdict.min_train_fall": FRACTION_CLOSED,
 }
+BOOLEANS = ("data.random_labels", "diagnostics.weights.per_layer")
 # rules applied to every selected regulariser, by its key
 REGULARIZER_RULES: dict[str, Rule] = {
     "weight": NON_NEGATIVE,
@@ -91,6 +104,9 @@ def validate_config(cfg: DictConfig) -> None:
         _check(cfg, key, rule)
     for key, choices in CHOICES.items():
         _check_choice(cfg, key, choices)
+    for key in BOOLEANS:
+        _check_bool(cfg, key)
+    _check_label_options(cfg)
     for name in cfg.get("regularizer") or {}:
         for sub, rule in REGULARIZER_RULES.items():
             _check(cfg, f"regularizer.{name}.{sub}", rule)
@@ -114,3 +130,18 @@ def _check_choice(cfg: DictConfig, key: str, choices: tuple[str | bool, ...]) ->
     if value is not None and not any(type(value) is type(c) and value == c for c in choices):
         allowed = ", ".join(str(c).lower() if isinstance(c, bool) else c for c in choices)
         raise ConfigError(f"{key}={value!r} is not allowed; allowed: {allowed}")
+
+
+def _check_bool(cfg: DictConfig, key: str) -> None:
+    value = OmegaConf.select(cfg, key, default=None)
+    if value is not None and not isinstance(value, bool):
+        raise ConfigError(f"{key}={value!r} is not allowed; allowed: true, false")
+
+
+def _check_label_options(cfg: DictConfig) -> None:
+    noise = OmegaConf.select(cfg, "data.label_noise", default=0) or 0
+    if OmegaConf.select(cfg, "data.random_labels", default=False) and noise:
+        raise ConfigError(
+            f"data.label_noise={noise!r} with data.random_labels=true: random labels replace "
+            "every training label; allowed: data.label_noise=0 when data.random_labels=true"
+        )

@@ -9,15 +9,16 @@ import torch
 from sklearn.datasets import load_digits
 from torch import Tensor
 
-from regopt.data.splits import corrupt_labels, stratified_split
+from regopt.data.splits import corrupt_labels, random_labels, stratified_split
 from regopt.data.tensor_module import TensorDataModule
 
 
 class DigitsDataModule(TensorDataModule):
     """Training part of `train_fraction` (or `train_size` samples), stratified; the rest validates.
 
-    Label noise corrupts training labels only, so validation still measures the clean task.
-    Normalisation statistics come from the training part alone.
+    Label noise corrupts training labels only, so validation still measures the clean task;
+    `random_labels` replaces every training label by a uniformly drawn class. Normalisation
+    statistics come from the training part alone.
     """
 
     task = "classification"
@@ -29,6 +30,7 @@ class DigitsDataModule(TensorDataModule):
         train_fraction: float = 0.2,
         train_size: int | None = None,
         label_noise: float = 0.0,
+        random_labels: bool = False,
         normalize: str = "standard",
         batch_size: int = 32,
         eval_batch_size: int = 2048,
@@ -37,6 +39,7 @@ class DigitsDataModule(TensorDataModule):
         super().__init__(batch_size, eval_batch_size, seed)
         self.train_fraction, self.train_size = train_fraction, train_size
         self.label_noise, self.normalize = label_noise, normalize
+        self.random_labels = bool(random_labels)
         self.noisy_indices: np.ndarray | None = None
 
     def load(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -53,6 +56,9 @@ class DigitsDataModule(TensorDataModule):
         y_train, self.noisy_indices = corrupt_labels(
             labels[train_idx], self.label_noise, self.num_classes, self.seed
         )
+        if self.random_labels:
+            y_train = random_labels(len(train_idx), self.num_classes, self.seed)
+            self.noisy_indices = np.flatnonzero(y_train != labels[train_idx])
         x_train, x_val = _normalise(x_train, x_val, self.normalize)
         return (
             torch.as_tensor(x_train, dtype=torch.float32),

@@ -38,3 +38,19 @@ def corrupt_labels(
     noisy = labels.copy()
     noisy[changed] = (labels[changed] + shift) % num_classes
     return noisy, changed
+
+
+def random_labels(count: int, num_classes: int, seed: int) -> np.ndarray:
+    """`count` labels drawn uniformly from all classes (about 1/num_classes keep their class).
+
+    Zhang et al. (2017): a network that fits these has memorised; nothing can generalise.
+    """
+    return np.random.default_rng([seed, 1]).integers(0, num_classes, size=count)
+
+
+def fixed_subset(size: int, max_samples: int, seed: int) -> np.ndarray:
+    """Sorted indices of at most `max_samples` of `size` samples, the same for a given seed."""
+    if max_samples >= size:
+        return np.arange(size)
+    rng = np.random.default_rng([seed, 2])
+    return np.sort(rng.choice(size, size=max_samples, replace=False))

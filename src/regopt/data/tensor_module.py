@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytorch_lightning as pl
+import torch
 from torch import Tensor
 
+from regopt.data.splits import fixed_subset
 from regopt.data.tensor_loader import TensorLoader
 
 
@@ -48,6 +50,15 @@ class TensorDataModule(pl.LightningDataModule):
         rank, world = self._rank_and_world()
         return TensorLoader(self.x_train, self.y_train, self.batch_size, shuffle=True,
                             seed=self.seed, rank=rank, world_size=world)  # fmt: skip
+
+    def train_eval_dataloader(self, max_samples: int) -> TensorLoader:
+        """A fixed subset of the training set (its training labels), unshuffled and whole on
+        every rank: the diagnostics measure it exactly as the validation set is measured."""
+        index = torch.as_tensor(fixed_subset(len(self.x_train), max_samples, self.seed))
+        index = index.to(self.x_train.device)
+        return TensorLoader(
+            self.x_train[index], self.y_train[index], self.eval_batch_size, shuffle=False
+        )
 
     def val_dataloader(self) -> TensorLoader:
         return TensorLoader(self.x_val, self.y_val, self.eval_batch_size, shuffle=False)

@@ -36,10 +36,16 @@ def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
         ),
         ("final val loss / acc", f"{_fmt(final.get('val/loss'))} / {_fmt(final.get('val/acc'))}"),
         (
+            "final gap loss / acc",
+            f"{_fmt(final.get('gap/loss'))} / {_fmt(final.get('gap/acc'))}",
+        ),
+        (
             "best val loss / acc",
             f"{_fmt(best.get('val/loss'))} / {_fmt(best.get('val/acc'))} "
             f"(epoch {_fmt(best.get('epoch'))})",
         ),
+        ("onset epoch", summary.get("onset_epoch")),
+        ("verdict", summary.get("verdict")),
         *paths.items(),
     ]
     width = max(len(k) for k, _ in rows)

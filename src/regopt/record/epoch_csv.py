@@ -2,7 +2,14 @@
 
 Lightning's CSVLogger writes a row per logging call (training and validation of one epoch land on
 separate rows). This logger merges each epoch's calls into one row, keyed by the `epoch` value
-Lightning adds to epoch-level metrics, and rewrites the file atomically once an epoch is complete.
+Lightning adds to epoch-level metrics, and rewrites the file atomically.
+
+Lightning calls `save` after every logging call (two or three times an epoch). A rewrite costs
+O(rows x columns) plus an fsync: 20 ms for 200 epochs of 45 columns, more than a digits epoch. So
+`save` rewrites at most every `min_interval_s` seconds; `flush` and `finalize` always write.
+
+The rows also travel inside every checkpoint (`EpochRowsCheckpoint`), so a resumed run continues
+the record exactly, whatever the file held when the process was killed.
 """
 
 from __future__ import annotations
@@ -10,9 +17,12 @@ from __future__ import annotations
 import csv
 import io
 import math
+import time
 from pathlib import Path
 from typing import Any
 
+import pytorch_lightning as pl
+from pytorch_lightning.callbacks import Callback
 from pytorch_lightning.loggers import Logger
 from pytorch_lightning.utilities.rank_zero import rank_zero_only
 
@@ -20,10 +30,12 @@ from regopt.record.atomic import write_text_atomic
 
 
 class EpochCSVLogger(Logger):
-    def __init__(self, path: str | Path, resume: bool = False) -> None:
+    def __init__(self, path: str | Path, min_interval_s: float = 2.0) -> None:
         super().__init__()
         self.path = Path(path)
-        self.rows: list[dict[str, float]] = read_rows(self.path) if resume else []
+        self.min_interval_s = float(min_interval_s)
+        self.rows: list[dict[str, float]] = []
+        self._last_write = -math.inf
 
     @property
     def name(self) -> str:
@@ -42,8 +54,7 @@ class EpochCSVLogger(Logger):
         if "epoch" not in metrics:
             return  # step-level metrics belong to the trackers, not to the per-epoch record
         epoch = int(metrics["epoch"])
-        # A resumed run repeats the epochs after its checkpoint: their old rows are dropped.
-        while self.rows and self.rows[-1]["epoch"] > epoch:
+        while self.rows and self.rows[-1]["epoch"] > epoch:  # a resumed run repeats these epochs
             self.rows.pop()
         if not self.rows or self.rows[-1]["epoch"] != epoch:
             self.rows.append({"epoch": epoch})
@@ -54,24 +65,18 @@ class EpochCSVLogger(Logger):
 
     @rank_zero_only
     def save(self) -> None:
+        if time.monotonic() - self._last_write >= self.min_interval_s:
+            self.flush()
+
+    @rank_zero_only
+    def flush(self) -> None:
         if self.rows:
             write_text_atomic(self.path, rows_to_csv(self.rows))
+            self._last_write = time.monotonic()
 
     @rank_zero_only
     def finalize(self, status: str) -> None:
-        self.save()
-
-
-def read_rows(path: Path) -> list[dict[str, float]]:
-    if not path.is_file():
-        return []
-    with open(path, newline="") as handle:
-        rows = [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
-    for row in rows:
-        row["epoch"] = int(row["epoch"])
-        if "step" in row:
-            row["step"] = int(row["step"])
-    return rows
+        self.flush()
 
 
 def rows_to_csv(rows: list[dict[str, float]]) -> str:
@@ -90,3 +95,33 @@ def _format(value: float) -> str:
     if isinstance(value, int) or (math.isfinite(value) and float(value).is_integer()):
         return str(int(value))
     return repr(float(value))
+
+
+KEY = "regopt_epoch_rows"
+
+
+class EpochRowsCheckpoint(Callback):
+    """Puts the per-epoch rows (completed with the epoch's metrics not yet handed to the loggers)
+    into each checkpoint, and gives them back to the EpochCSVLogger on resume."""
+
+    @staticmethod
+    def _record(trainer: pl.Trainer) -> EpochCSVLogger | None:
+        return next((lg for lg in trainer.loggers if isinstance(lg, EpochCSVLogger)), None)
+
+    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+        record = self._record(trainer)
+        if record is None:
+            return
+        rows = [dict(row) for row in record.rows]
+        if not rows or rows[-1]["epoch"] != trainer.current_epoch:
+            rows.append({"epoch": trainer.current_epoch})
+        pending = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
+        rows[-1].update(pending)
+        checkpoint[KEY] = rows
+
+    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
+                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+        record = self._record(trainer)
+        if record is not None and KEY in checkpoint:
+            record.rows = [dict(row) for row in checkpoint[KEY]]

@@ -10,10 +10,12 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
+from regopt.diagnostics.verdict import Diagnosis, VerdictRules, diagnose_rows
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
-FINAL_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc")
+FINAL_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc",
+              "train_eval/loss", "train_eval/acc", "gap/loss", "gap/acc")  # fmt: skip
 MONITOR = "val/loss"
 PENALTY_PREFIXES = ("penalty/", "train/penalty/", "train/unweighted/", "val/penalty/",
                     "val/unweighted/")  # fmt: skip
@@ -37,13 +39,31 @@ def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[s
     return final, best
 
 
+def diagnosis_for(
+    status: str, rows: list[dict[str, float]], rules: VerdictRules, extra: dict[str, Any]
+) -> Diagnosis | None:
+    """The overfitting verdict once fitting has ended; none while it runs."""
+    if status == "running":
+        return None
+    if status == "diverged":
+        epoch = (extra.get("diverged_at") or {}).get("epoch")
+        return Diagnosis(
+            "diverged", f"diverged at epoch {epoch}: the objective stopped being finite"
+        )
+    return diagnose_rows(rows, rules)
+
+
 class RunRecord(Callback):
     """Writes summary.json at the start (`running`) and at the end (`completed`, `diverged`,
-    `failed`) of fitting, on the global-zero process only."""
+    `failed`) of fitting, on the global-zero process only. At the end it holds the overfitting
+    verdict (`onset_epoch`, `verdict`, and the numbers behind them in `diagnosis`)."""
 
-    def __init__(self, path: str | Path, static: dict[str, Any]) -> None:
+    def __init__(
+        self, path: str | Path, static: dict[str, Any], rules: VerdictRules | None = None
+    ) -> None:
         self.path = Path(path)
         self.static = static
+        self.rules = rules or VerdictRules()
         self._start = time.perf_counter()
 
     def _write(
@@ -53,9 +73,13 @@ class RunRecord(Callback):
             return
         rows = next((lg.rows for lg in trainer.loggers if isinstance(lg, EpochCSVLogger)), [])
         final, best = final_and_best(rows)
+        diagnosis = diagnosis_for(status, rows, self.rules, extra)
         summary = {
             "status": status,
             **extra,
+            "onset_epoch": diagnosis.onset_epoch if diagnosis else None,
+            "verdict": diagnosis.verdict if diagnosis else None,
+            "diagnosis": diagnosis.to_dict() if diagnosis else None,
             "seed": self.static.get("seed"),
             "epochs": len(rows),
             "wall_time_s": round(time.perf_counter() - self._start, 3),
@@ -81,6 +105,6 @@ class RunRecord(Callback):
     ) -> None:
         for logger in trainer.loggers:
             if isinstance(logger, EpochCSVLogger):
-                logger.save()
+                logger.flush()
         error = f"{type(exception).__name__}: {exception}"
         self._write(trainer, pl_module, "failed", error=error)

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from regopt.tracking.wandb_summary import define_metrics
+
 log = logging.getLogger("regopt")
 MODES = ("offline", "online", "disabled")
 
@@ -66,7 +68,8 @@ def make_wandb_logger(
     )
     logger._wandb_init.pop("anonymous", None)  # deprecated in wandb; Lightning always passes it
     try:
-        _ = logger.experiment  # start now, so a failure is reported before training, not during
+        run = logger.experiment  # start now, so a failure is reported before training, not during
+        define_metrics(run)
     except Exception as error:  # noqa: BLE001 - any tracker failure must leave the run alone
         log.warning(
             f"W&B could not start ({type(error).__name__}: {error}); "
@@ -95,6 +98,7 @@ def finish_wandb(logger: Any | None) -> None:
     """End the run so the next job of a multirun gets its own W&B run."""
     if logger is None:
         return
+    logger.experiment.finish()  # this logger's own run (a no-op stand-in off rank zero)
     import wandb
 
     if wandb.run is not None:

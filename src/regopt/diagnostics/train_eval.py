@@ -1,0 +1,58 @@
+"""`train_eval/loss`, `train_eval/acc` and the true gaps `gap/loss`, `gap/acc`, once per epoch.
+
+The training subset is measured inside the validation epoch (Lightning has already switched to eval
+mode and inference mode there). The gaps need this epoch's `val/loss`, which the module logs in its
+own `on_validation_epoch_end` *after* the callbacks' hook, so they are formed at the end of the
+training epoch, which comes after validation.
+"""
+
+from __future__ import annotations
+
+import pytorch_lightning as pl
+from torch import Tensor
+
+from regopt.diagnostics.epoch_log import EpochDiagnostic, fitting
+from regopt.diagnostics.subset import (
+    Batch,
+    data_loss_fn,
+    evaluate,
+    is_classification,
+    train_eval_batches,
+)
+
+
+def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Both gaps are positive when the training subset does better than validation."""
+    out = {}
+    if "loss" in train_eval and "val/loss" in val:
+        out["gap/loss"] = val["val/loss"].to(train_eval["loss"].device) - train_eval["loss"]
+    if "acc" in train_eval and "val/acc" in val:
+        out["gap/acc"] = train_eval["acc"] - val["val/acc"].to(train_eval["acc"].device)
+    return out
+
+
+class TrainEvalGap(EpochDiagnostic):
+    def __init__(self, max_samples: int = 512) -> None:
+        self.max_samples = int(max_samples)
+        self._batches: list[Batch] | None = None
+        self._ready = False
+        self._latest: tuple[int, dict[str, Tensor]] | None = None
+
+    def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if not fitting(trainer):
+            return
+        if not self._ready:
+            self._batches = train_eval_batches(trainer, pl_module, self.max_samples)
+            self._ready = True
+        if not self._batches:
+            return
+        metrics = evaluate(
+            pl_module, data_loss_fn(pl_module), self._batches, is_classification(trainer)
+        )
+        self._latest = (trainer.current_epoch, metrics)
+        self.record(trainer, {f"train_eval/{k}": v for k, v in metrics.items()})
+
+    def epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._latest is None or self._latest[0] != trainer.current_epoch:
+            return  # no validation this epoch
+        self.record(trainer, gaps(self._latest[1], trainer.callback_metrics))

@@ -1,0 +1,155 @@
+"""The overfitting verdict: one precise, noise-robust rule applied to a run's epoch curves.
+
+Rules (docs/diagnostics.md explains the choices). `val` is the validation loss per validated epoch,
+`train` the training loss on the same epochs (`train_eval/loss`, else `train/loss_data`, else
+`train/loss`); `p` = `patience`:
+
+1. A non-finite value: **diverged**, at the first such epoch.
+2. Fewer than `min_epochs` validated epochs: **too short** to judge.
+3. Smooth both curves: a centred running median of `smooth_window` epochs (it drops isolated
+   spikes), then a centred running mean of the same width (it averages the remaining noise).
+   `m` = the epoch of the smoothed validation minimum `v_min`.
+   End levels: `v_end`, `t_end` = medians of the last `p` raw values.
+4. **overfitting** from epoch `m` when `m` is at least `p` epochs before the end,
+   `v_end >= (1 + min_rise) * v_min` and `t_end < smoothed train at m` (training still improves).
+   The same rise with a training loss that did not fall is **unstable** (an optimisation problem).
+5. **underfitting** when the training loss fell by less than `min_train_fall` of its first value.
+6. Otherwise **none**: no overfitting within the run's epochs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+
+TRAIN_KEYS = ("train_eval/loss", "train/loss_data", "train/loss")
+VAL_KEY = "val/loss"
+
+
+@dataclass(frozen=True)
+class VerdictRules:
+    smooth_window: int = 5  # epochs in the centred running median (odd)
+    min_rise: float = 0.10  # relative rise of the validation loss above its minimum
+    patience: int = 10  # the rise must hold over the last `patience` validated epochs
+    min_epochs: int = 10  # fewer validated epochs: too short to judge
+    min_train_fall: float = (
+        0.5  # the training loss must fall at least this fraction, else underfitting
+    )
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    kind: str  # overfitting | none | underfitting | unstable | diverged | too_short
+    verdict: str
+    onset_epoch: int | None = None
+    min_epoch: int | None = None  # epoch of the smoothed validation minimum
+    val_rise: float | None = None  # v_end / v_min - 1
+    train_fall: float | None = None  # 1 - t_end / smoothed train at the minimum
+
+    def to_dict(self) -> dict[str, Any]:
+        """The numbers behind the verdict (the verdict and onset are summary.json's own keys)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("verdict", "onset_epoch")}
+
+
+def running_median(values: np.ndarray, window: int) -> np.ndarray:
+    """Centred running median; the window shrinks at both ends instead of padding."""
+    half = max(int(window), 1) // 2
+    n = len(values)
+    return np.array([np.median(values[max(0, i - half) : i + half + 1]) for i in range(n)])
+
+
+def running_mean(values: np.ndarray, window: int) -> np.ndarray:
+    half = max(int(window), 1) // 2
+    n = len(values)
+    return np.array([np.mean(values[max(0, i - half) : i + half + 1]) for i in range(n)])
+
+
+def smooth(values: np.ndarray, window: int) -> np.ndarray:
+    """Median first (spikes never reach the mean), then mean (noise averages out)."""
+    return running_mean(running_median(values, window), window)
+
+
+def curves_from_rows(
+    rows: Sequence[dict[str, float]],
+) -> tuple[list[int], list[float], list[float]]:
+    """Epochs, validation and training losses of the rows that have a validation loss."""
+    train_key = next((k for k in TRAIN_KEYS if any(k in r for r in rows)), None)
+    epochs, val, train = [], [], []
+    for row in rows:
+        if VAL_KEY not in row:
+            continue
+        epochs.append(int(row["epoch"]))
+        val.append(float(row[VAL_KEY]))
+        train.append(float(row.get(train_key, math.nan)) if train_key else math.nan)
+    return epochs, val, train
+
+
+def diagnose_rows(rows: Sequence[dict[str, float]], rules: VerdictRules | None = None) -> Diagnosis:
+    return diagnose(*curves_from_rows(rows), rules=rules or VerdictRules())
+
+
+def diagnose(
+    epochs: Sequence[int],
+    val: Sequence[float],
+    train: Sequence[float],
+    rules: VerdictRules | None = None,
+) -> Diagnosis:
+    rules = rules or VerdictRules()
+    v, t = np.asarray(val, dtype=float), np.asarray(train, dtype=float)
+    has_train = len(t) > 0 and not np.isnan(t).all()
+    bad = ~np.isfinite(v) | (~np.isfinite(t) if has_train else False)
+    if bad.any():
+        epoch = int(epochs[int(np.argmax(bad))])
+        return Diagnosis("diverged", f"diverged at epoch {epoch}: the loss stopped being finite")
+    n = len(v)
+    if n < rules.min_epochs:
+        return Diagnosis(
+            "too_short", f"too short to judge: {n} epochs (at least {rules.min_epochs} needed)"
+        )
+    p = min(rules.patience, n)
+    v_smooth = smooth(v, rules.smooth_window)
+    m = int(np.argmin(v_smooth))
+    v_min, v_end = float(v_smooth.min()), float(np.median(v[-p:]))
+    rise = v_end / v_min - 1.0 if v_min > 0 else math.inf
+    fall = None
+    if has_train:
+        t_at_min = float(smooth(t, rules.smooth_window)[m])
+        t_end = float(np.median(t[-p:]))
+        fall = 1.0 - t_end / t_at_min if t_at_min > 0 else 0.0
+    numbers = {"min_epoch": int(epochs[m]), "val_rise": rise, "train_fall": fall}
+    rising = (n - 1 - m) >= rules.patience and rise >= rules.min_rise
+    if rising and (fall is None or fall > 0):
+        onset = int(epochs[m])
+        falling = f" while training loss fell {fall:.0%}" if fall is not None else ""
+        return Diagnosis(
+            "overfitting",
+            f"overfitting from epoch {onset}: validation loss {rise:.0%} above its minimum"
+            f"{falling}",
+            onset_epoch=onset,
+            **numbers,
+        )
+    if rising:
+        return Diagnosis(
+            "unstable",
+            f"unstable: validation loss {rise:.0%} above its minimum (epoch {epochs[m]}) while "
+            "training loss did not fall: an optimisation problem, not overfitting",
+            **numbers,
+        )
+    if has_train and t[0] > 0:
+        total_fall = 1.0 - float(np.median(t[-p:])) / float(t[0])
+        if total_fall < rules.min_train_fall:
+            return Diagnosis(
+                "underfitting",
+                f"underfitting: training loss fell only {max(total_fall, 0.0):.0%} in {n} epochs "
+                f"({t[0]:.3g} to {np.median(t[-p:]):.3g})",
+                **numbers,
+            )
+    return Diagnosis(
+        "none",
+        f"no overfitting within {n} epochs (validation loss ends {rise:.0%} above its minimum)",
+        **numbers,
+    )

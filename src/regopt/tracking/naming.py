@@ -1,0 +1,32 @@
+"""Readable W&B run names and tags, from what the user changed on the command line."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+HIDDEN_PREFIXES = ("experiment", "hydra", "paths", "logger")
+
+
+def override_label(override: str) -> str | None:
+    """`optimizer=sgd` -> `sgd`; `regularizer=[l1,l2]` -> `l1+l2`; `data.label_noise=0.2` ->
+    `label_noise=0.2`; `regularizer.l2.weight=1e-3` -> `l2.weight=1e-3`; experiment, hydra, paths
+    and logger overrides -> None (the group, job type and run dir already say them)."""
+    key, sep, value = override.lstrip("+~").partition("=")
+    if not sep or key.split(".")[0] in HIDDEN_PREFIXES:
+        return None
+    if "." not in key and key != "seed":  # a config group: its option names itself
+        return "+".join(v.strip() for v in value.strip("[]").split(",")) or "none"
+    short = key.split(".", 1)[1] if "." in key else key
+    return f"{short}={value}"
+
+
+def run_name(overrides: Sequence[str], fallback: str) -> str:
+    labels = [label for label in map(override_label, overrides) if label]
+    return " ".join(labels) or fallback
+
+
+def run_tags(static: dict[str, Any]) -> list[str]:
+    """The regularisers' names (`none` when there is none) and the optimiser's."""
+    regularizers = [r["name"] for r in static.get("regularizers", [])] or ["none"]
+    return [*regularizers, static["optimizer"]["name"]]

@@ -1,0 +1,57 @@
+"""The experiment configs: what each sweep expands to, and that every job of it composes."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.override_parser.overrides_parser import OverridesParser
+
+from conftest import CONF, compose_config, options
+from regopt.config.resolvers import register_resolvers
+from regopt.config.validate import validate_config
+
+
+def sweep_jobs(experiment: str) -> list[list[str]]:
+    """The jobs `regopt-train -m experiment=<experiment>` launches, as override lists."""
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        cfg = compose("train", [f"experiment={experiment}"], return_hydra_config=True)
+    params = cfg.hydra.sweeper.params
+    parsed = OverridesParser.create().parse_overrides([f"{k}={v}" for k, v in params.items()])
+    axes = [[f"{o.key_or_group}={v}" for v in o.sweep_string_iterator()] for o in parsed]
+    return [list(job) for job in itertools.product(*axes)]
+
+
+def test_reg_vs_opt_is_three_regularisers_by_three_optimisers_by_three_seeds() -> None:
+    jobs = sweep_jobs("reg_vs_opt")
+    assert len(jobs) == 27
+    assert {j[0] for j in jobs} == {"regularizer=none", "regularizer=l2", "regularizer=dropout"}
+    assert {j[1] for j in jobs} == {"optimizer=sgd", "optimizer=adam", "optimizer=adamw"}
+    assert {j[2] for j in jobs} == {"seed=0", "seed=1", "seed=2"}
+    regularizers = {j[0].split("=")[1] for j in jobs}
+    assert regularizers - set(options("regularizer")) <= {"dropout"}  # dropout: issue 3's branch
+
+
+@pytest.mark.parametrize(
+    ("experiment", "count", "keys"),
+    [
+        ("capacity_vs_data", 40, ["model.widths", "data.train_fraction", "seed"]),
+        ("label_noise", 24, ["data.label_noise", "regularizer", "seed"]),
+        ("random_labels", 6, ["regularizer", "seed"]),
+    ],
+)
+def test_every_job_of_the_other_experiments_composes(experiment, count, keys, tmp_path) -> None:
+    jobs = sweep_jobs(experiment)
+    assert len(jobs) == count
+    assert [o.split("=")[0] for o in jobs[0]] == keys
+    for job in (jobs[0], jobs[-1]):
+        cfg = compose_config([f"experiment={experiment}", *job], tmp_path)
+        validate_config(cfg)
+        assert cfg.name == experiment
+    if experiment == "capacity_vs_data":
+        assert list(cfg.model.widths) == [1024, 1024] and cfg.data.train_fraction == 0.8
+        assert cfg.regularizer == {}  # capacity alone: no regulariser
+    if experiment == "random_labels":
+        assert cfg.data.random_labels is True and cfg.data.label_noise == 0

@@ -1,0 +1,149 @@
+"""regopt-report: every run shown, groups averaged over seeds, the grid table and the heatmap."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_summary
+from regopt.report.cli import main
+from regopt.report.collect import load_runs
+
+REGS, OPTS = ["none", "l2"], ["sgd", "adam"]
+
+
+def fake_run(path: Path, overrides: list[str], status: str | None, best: float | None = None,
+             onset: int | None = None, epochs: int = 20) -> None:  # fmt: skip
+    """A run dir as regopt-train leaves it (status None: Hydra started it, nothing else)."""
+    (path / ".hydra").mkdir(parents=True)
+    (path / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
+    if status is None:
+        return
+    rows = [{"epoch": e, "val/loss": 1.0 / (e + 1) + (best or 0), "train_eval/loss": 0.5 / (e + 1),
+             "gap/loss": 0.1} for e in range(epochs)]  # fmt: skip
+    with open(path / "metrics.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    summary = {"status": status, "overrides": overrides, "epochs": epochs, "onset_epoch": onset,
+               "verdict": "made up", "diagnosis": {"kind": "overfitting" if onset else "none"},
+               "best": {"val/loss": best, "val/acc": 0.9, "epoch": 3},
+               "final": {"gap/loss": 0.1}}  # fmt: skip
+    (path / "summary.json").write_text(json.dumps(summary))
+
+
+@pytest.fixture
+def sweep(tmp_path: Path) -> Path:
+    job = 0
+    for reg in REGS:
+        for opt in OPTS:
+            for seed in range(3):
+                best = 0.1 * (1 + REGS.index(reg)) + 0.01 * OPTS.index(opt) + 0.001 * seed
+                onset = 10 + seed if reg == "none" else None
+                status = "completed"
+                if (reg, opt, seed) == ("l2", "adam", 2):
+                    status, best = "diverged", 9.0  # shown, not averaged
+                overrides = [f"regularizer={reg}", f"optimizer={opt}", f"seed={seed}",
+                             "experiment=reg_vs_opt"]  # fmt: skip
+                fake_run(tmp_path / str(job), overrides, status, best, onset)
+                job += 1
+    extra = ["experiment=reg_vs_opt"]
+    fake_run(tmp_path / str(job), ["regularizer=l2", "optimizer=sgd", "seed=3", *extra], None)
+    fake_run(tmp_path / str(job + 1), ["regularizer=none", "optimizer=sgd", "seed=4", *extra],
+             "running")  # fmt: skip
+    return tmp_path
+
+
+def test_runs_are_found_in_job_order_with_every_state(sweep: Path) -> None:
+    runs = load_runs(sweep)
+    assert [r.name for r in runs] == [str(i) for i in range(14)]
+    assert [r.status for r in runs].count("completed") == 11
+    assert runs[11].status == "diverged" and runs[12].status == "no record"
+    assert runs[13].status == "unfinished"
+    assert runs[12].overrides == {"regularizer": "l2", "optimizer": "sgd", "seed": "3",
+                                  "experiment": "reg_vs_opt"}  # fmt: skip
+
+
+def test_report_tables_and_heatmap(sweep: Path, capsys) -> None:
+    assert main([str(sweep)]) == 0
+    text = (sweep / "report.md").read_text()
+    assert text == capsys.readouterr().out.split("written: ")[0].rstrip("\n") + "\n"
+
+    # the grid: mean ± std over seeds of best val loss, regulariser x optimiser
+    def cell(values: list[float]) -> str:
+        return f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
+
+    none_sgd = cell([0.1 + 0.001 * s for s in range(3)])
+    none_adam = [0.1 + 0.01 + 0.001 * s for s in range(3)]
+    assert f"| none | {none_sgd} (unfinished) | {cell(none_adam)} |" in text
+    l2_adam = cell([0.2 + 0.01 + 0.001 * s for s in range(2)])  # seed 2 diverged
+    assert (
+        f"| l2 | {cell([0.2 + 0.001 * s for s in range(3)])} (no record) | {l2_adam} (diverged) |"
+        in text
+    )
+    # groups: every run counted, with its state; onset averaged over the runs that have one
+    assert f"| none | sgd | 4 | {none_sgd} |" in text
+    assert "11 ± 1 (3/3)" in text  # onset epochs 10, 11, 12
+    assert "completed 3, unfinished 1" in text and "completed 2, diverged 1" in text
+    assert "| 12 | l2 | sgd | 3 | no record |" in text
+    assert "± 1.7e-17" not in text  # float noise in a constant column is shown as 0
+    assert "| 11 | l2 | adam | 2 | diverged | 20 | 9 |" in text
+    with open(sweep / "report.csv") as handle:
+        groups = list(csv.DictReader(handle))
+    assert len(groups) == 4
+    none_adam_row = next(
+        g for g in groups if g["regularizer"] == "none" and g["optimizer"] == "adam"
+    )
+    assert float(none_adam_row["best_val_loss_mean"]) == pytest.approx(statistics.mean(none_adam))
+    assert float(none_adam_row["best_val_loss_std"]) == pytest.approx(statistics.stdev(none_adam))
+    assert len((sweep / "runs.csv").read_text().splitlines()) == 1 + 14
+    for name in ("heatmap_best_val_loss.png", "curves_by_group.png", "curves_overlay.png"):
+        assert (sweep / name).read_bytes().startswith(b"\x89PNG"), name
+
+
+def test_single_run_and_errors(tmp_path: Path, capsys) -> None:
+    fake_run(tmp_path / "run", ["optimizer=sgd"], "completed", 0.3, 7)
+    assert main([str(tmp_path / "run"), "--no-figures"]) == 0
+    text = (tmp_path / "run" / "report.md").read_text()
+    assert (
+        "1 runs (completed 1)" in text
+        and "| run | completed | 20 | 0.3 | 0.1 | 7 | made up |" in text
+    )
+    assert main([str(tmp_path / "missing")]) == 2
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty")]) == 2
+    assert "no run dirs" in capsys.readouterr().err
+
+
+def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path) -> None:
+    """`make sweep` with regulariser {none, l2} (dropout arrives with issue 3), 2 epochs, no W&B."""
+    sweep_dir = tmp_path / "sweep"
+    args = "regularizer=none,l2 trainer.max_epochs=2 logger=none callbacks=none"
+    result = subprocess.run(["make", "--no-print-directory", "sweep", f"SWEEP_DIR={sweep_dir}",
+                             f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+    assert len(jobs) == 18
+    summaries = [read_summary(j) for j in jobs]
+    assert all(s["status"] == "completed" for s in summaries)
+    text = (sweep_dir / "report.md").read_text()
+    grid = text.split("## best val loss: regularizer x optimizer")[1].split("##")[0]
+    lines = [line for line in grid.splitlines() if line.startswith("| ")]
+    assert lines[0] == "| regularizer \\ optimizer | sgd | adam | adamw |"
+    assert [line.split(" | ")[0] for line in lines[2:]] == ["| none", "| l2"]
+    for line in lines[2:]:  # 6 cells of mean ± std over 3 seeds, equal to the runs' own numbers
+        reg = line.split(" | ")[0][2:]
+        for opt, cell in zip(["sgd", "adam", "adamw"], line.split(" | ")[1:], strict=True):
+            best = [s["best"]["val/loss"] for s in summaries
+                    if f"regularizer={reg}" in s["overrides"]
+                    and f"optimizer={opt}" in s["overrides"]]  # fmt: skip
+            assert len(best) == 3
+            expected = f"{statistics.mean(best):.4g} ± {statistics.stdev(best):.2g}"
+            assert cell.strip(" |") == expected
+    assert (sweep_dir / "heatmap_best_val_loss.png").read_bytes().startswith(b"\x89PNG")
