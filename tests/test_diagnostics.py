@@ -19,6 +19,7 @@ from regopt.diagnostics.train_eval import gaps
 from regopt.diagnostics.weights import weight_stats
 from regopt.models.mlp import MLP
 from regopt.params import select_parameters
+from regopt.tasks import Classification
 
 
 def test_weight_stats_match_hand_computation() -> None:
@@ -84,9 +85,14 @@ def test_a_data_module_without_a_subset_or_accuracy_is_skipped_not_fatal(caplog)
     with caplog.at_level(logging.WARNING, logger="regopt"):
         assert train_eval_batches(trainer, None, 10) is None
     assert "train_eval_dataloader" in caplog.text
-    batches = [(torch.randn(5, 3), torch.randn(5, 2))]
-    out = evaluate(nn.Linear(3, 2), nn.functional.mse_loss, batches, accuracy=False)
+    batches = [(torch.randn(5, 3), torch.randint(0, 2, (5,)))]
+    module = nn.Linear(3, 2)
+    module.task = Classification(num_classes=2)  # what evaluate asks of a module
+    out = evaluate(module, batches, with_metrics=False)
     assert set(out) == {"loss"}
+    expected = nn.functional.cross_entropy(module(batches[0][0]), batches[0][1])
+    assert out["loss"].item() == pytest.approx(expected.item())
+    assert set(evaluate(module, batches)) == {"loss", "acc"}
 
 
 def test_real_run_logs_every_diagnostic_consistently(tmp_path) -> None:
@@ -129,13 +135,12 @@ def test_real_run_logs_every_diagnostic_consistently(tmp_path) -> None:
     assert rows[-1]["weights/l2"] == pytest.approx(norm.item(), rel=1e-5)
 
 
-def test_no_accuracy_task_and_no_diagnostics(tmp_path, monkeypatch) -> None:
-    monkeypatch.setattr(DigitsDataModule, "task", "reconstruction")  # a task with no accuracy
-    run_job(["trainer.max_epochs=2", "callbacks=none"], tmp_path / "a")
+def test_no_accuracy_task_and_no_diagnostics(tmp_path) -> None:
+    run_job(["model=vae", "regularizer=kl", "trainer.max_epochs=2", "callbacks=none"],
+            tmp_path / "a")  # the VAE reconstructs: a task with no accuracy  # fmt: skip
     columns = set(read_metrics(tmp_path / "a")[-1])
     assert {"train_eval/loss", "gap/loss"} <= columns
     assert not {"train_eval/acc", "gap/acc"} & columns
-    monkeypatch.undo()
     summary = run_job(["trainer.max_epochs=4", "diagnostics=none", "callbacks=none",
                        "verdict.min_epochs=4", "verdict.patience=2"], tmp_path / "b")  # fmt: skip
     columns = set(read_metrics(tmp_path / "b")[-1])

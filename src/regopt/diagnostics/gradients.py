@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from regopt.diagnostics.epoch_log import EpochDiagnostic
-from regopt.diagnostics.subset import Batch, data_loss_fn, evaluate, train_eval_batches
+from regopt.diagnostics.subset import Batch, evaluate, train_eval_batches
 
 
 def _norm(grads: Sequence[Tensor | None], like: Tensor) -> Tensor:
@@ -76,7 +76,7 @@ class GradientNorms(EpochDiagnostic):
             return
         params = [p for p in pl_module.parameters() if p.requires_grad]
         with eval_mode(pl_module), torch.enable_grad():
-            data = evaluate(pl_module, data_loss_fn(pl_module), self._batches, accuracy=False)
+            data = evaluate(pl_module, self._batches, with_metrics=False)
             penalties = pl_module.objective.weighted_penalties()
             stats = gradient_norms(params, data["loss"], penalties)
         self.record(trainer, {k: v.detach() for k, v in stats.items()})

@@ -8,7 +8,7 @@ comparable with the validation loss, so their difference is the true generalisat
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytorch_lightning as pl
 from torch import Tensor
@@ -34,31 +34,24 @@ def train_eval_batches(
     return [pl_module.transfer_batch_to_device(b, pl_module.device, 0) for b in make(max_samples)]
 
 
-def is_classification(trainer: pl.Trainer) -> bool:
-    return getattr(trainer.datamodule, "task", "classification") == "classification"
-
-
-def data_loss_fn(pl_module: pl.LightningModule) -> Callable[[Tensor, Tensor], Tensor]:
-    return pl_module.objective.data_loss
-
-
 def evaluate(
-    forward: Callable[[Tensor], Tensor],
-    loss_fn: Callable[[Tensor, Tensor], Tensor],
-    batches: Sequence[Batch],
-    accuracy: bool,
+    pl_module: pl.LightningModule, batches: Sequence[Batch], with_metrics: bool = True
 ) -> dict[str, Tensor]:
-    """Mean data loss (and accuracy) over the batches, kept on the device: no host sync."""
+    """Mean data loss (and the task's metrics, e.g. `acc`) over the batches, measured as the
+    module measures validation (the task's targets and loss), kept on the device: no host sync."""
+    task = pl_module.task
     loss_sum: Tensor | float = 0.0
-    correct: Tensor | float = 0.0
+    metric_sums: list[Tensor | float] = [0.0] * len(task.metric_names)
     count = 0
     for x, y in batches:
-        outputs = forward(x)
-        loss_sum = loss_sum + loss_fn(outputs, y).float() * len(y)
-        if accuracy:
-            correct = correct + (outputs.argmax(dim=-1) == y).sum()
-        count += len(y)
+        targets = task.targets(x, y)
+        outputs = pl_module(x)
+        loss_sum = loss_sum + task.loss(outputs, targets).float() * len(x)
+        if with_metrics:
+            values = task.metrics(outputs, targets)
+            metric_sums = [total + v * len(x) for total, v in zip(metric_sums, values, strict=True)]
+        count += len(x)
     metrics = {"loss": loss_sum / count}
-    if accuracy:
-        metrics["acc"] = correct.float() / count
+    if with_metrics:
+        metrics.update({n: t / count for n, t in zip(task.metric_names, metric_sums, strict=True)})
     return metrics

@@ -12,13 +12,7 @@ import pytorch_lightning as pl
 from torch import Tensor
 
 from regopt.diagnostics.epoch_log import EpochDiagnostic, fitting
-from regopt.diagnostics.subset import (
-    Batch,
-    data_loss_fn,
-    evaluate,
-    is_classification,
-    train_eval_batches,
-)
+from regopt.diagnostics.subset import Batch, evaluate, train_eval_batches
 
 
 def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -46,9 +40,7 @@ class TrainEvalGap(EpochDiagnostic):
             self._ready = True
         if not self._batches:
             return
-        metrics = evaluate(
-            pl_module, data_loss_fn(pl_module), self._batches, is_classification(trainer)
-        )
+        metrics = evaluate(pl_module, self._batches)
         self._latest = (trainer.current_epoch, metrics)
         self.record(trainer, {f"train_eval/{k}": v for k, v in metrics.items()})
 
