@@ -31,7 +31,11 @@ def train_eval_batches(
             "train_eval/* and gradient diagnostics are skipped"
         )
         return None
-    return [pl_module.transfer_batch_to_device(b, pl_module.device, 0) for b in make(max_samples)]
+    precision = trainer.strategy.precision_plugin  # float64 runs need float64 inputs, as Lightning
+    return [  # gives its own loops
+        precision.convert_input(pl_module.transfer_batch_to_device(b, pl_module.device, 0))
+        for b in make(max_samples)
+    ]
 
 
 def evaluate(
