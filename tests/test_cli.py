@@ -22,6 +22,9 @@ from conftest import read_metrics, read_summary, run_cli
         ("data.label_noise=1.5", ["data.label_noise", "1.5", "[0, 1]"]),
         ("data.train_fraction=0", ["data.train_fraction", "(0, 1]"]),
         ("model.dropout=1.0", ["model.dropout", "[0, 1)"]),
+        ("verdict.smooth_window=4", ["verdict.smooth_window", "4", "odd whole number"]),
+        ("data.random_labels=yes", ["data.random_labels", "true, false"]),
+        ("diagnostics=nope", ["diagnostics=nope", "default", "none"]),
     ],
 )
 def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str], tmp_path) -> None:
