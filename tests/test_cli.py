@@ -25,6 +25,9 @@ from conftest import read_metrics, read_summary, run_cli
         ("optimizer.decoupled_weight_decay=yes", ["optimizer.decoupled_weight_decay", "true"]),
         ("trainer.gradient_clip_algorithm=max", ["gradient_clip_algorithm", "norm, value"]),
         ("regularizer.l2.prior_std=-1", ["regularizer.l2.prior_std", "-1", "> 0"]),
+        ("verdict.smooth_window=4", ["verdict.smooth_window", "4", "odd whole number"]),
+        ("data.random_labels=yes", ["data.random_labels", "true, false"]),
+        ("diagnostics=nope", ["diagnostics=nope", "default", "none"]),
     ],
 )
 def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str], tmp_path) -> None:

@@ -146,3 +146,16 @@ def test_no_accuracy_task_and_no_diagnostics(tmp_path) -> None:
     columns = set(read_metrics(tmp_path / "b")[-1])
     assert not any(c.startswith(("train_eval/", "gap/", "weights/", "grad/")) for c in columns)
     assert summary["verdict"] and summary["diagnosis"]["kind"] != "too_short"
+
+
+def test_best_validation_resumes_from_its_checkpoint_state() -> None:
+    from regopt.diagnostics.best import BestValidation
+
+    first = BestValidation()
+    module = SimpleNamespace(device=torch.device("cpu"))
+    first.on_fit_start(None, module)
+    first._best, first._best_epoch = torch.tensor(0.25), torch.tensor(7)
+    resumed = BestValidation()
+    resumed.load_state_dict(first.state_dict())
+    resumed.on_fit_start(None, module)
+    assert (resumed._best.item(), resumed._best_epoch.item()) == (0.25, 7)

@@ -27,12 +27,12 @@ class BestValidation(EpochDiagnostic):
         self._best: Tensor | None = None
         self._best_epoch: Tensor | None = None
         self._validated_epoch = -1
+        self._resumed: dict[str, float] = {}  # from a checkpoint, when fitting resumes
 
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        resumed = getattr(self, "_resumed", None) or {}
         device = pl_module.device
-        self._best = torch.tensor(resumed.get("best", float("inf")), device=device)
-        self._best_epoch = torch.tensor(resumed.get("best_epoch", -1), device=device)
+        self._best = torch.tensor(self._resumed.get("best", float("inf")), device=device)
+        self._best_epoch = torch.tensor(self._resumed.get("best_epoch", -1), device=device)
 
     def state_dict(self) -> dict[str, float]:
         if self._best is None:
@@ -40,7 +40,7 @@ class BestValidation(EpochDiagnostic):
         return {"best": float(self._best), "best_epoch": int(self._best_epoch)}
 
     def load_state_dict(self, state_dict: dict[str, float]) -> None:
-        self._resumed = state_dict
+        self._resumed = dict(state_dict)
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if fitting(trainer):
