@@ -25,6 +25,7 @@ from regopt.record.epoch_csv import EpochCSVLogger
 from regopt.record.failure import mark_failed
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
+from regopt.regularizers.base import Regularizer
 from regopt.scale import (
     adapt_strategy_for_sweeps,
     configure_threads,
@@ -52,7 +53,7 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     regularizers = {}
     for name, spec in (cfg.regularizer or {}).items():
         with _config_error(f"regularizer.{name}"):
-            regularizers[name] = instantiate(spec)
+            regularizers[name] = build_regularizer(spec)
     objective = Objective(task, regularizers)
     with _config_error():
         task.check_data(datamodule)
@@ -61,6 +62,18 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
     return RegOptModule(model, objective, optimizer, scheduler)
+
+
+def build_regularizer(spec: DictConfig) -> Regularizer:
+    """The regulariser of `spec`, following the `schedule` of its config (one Schedule class
+    for all: the regulariser's own constructor never sees it)."""
+    body = OmegaConf.to_container(spec, resolve=True)
+    assert isinstance(body, dict)
+    schedule = body.pop("schedule", None)
+    regularizer = instantiate(body)
+    if schedule is not None:
+        regularizer.set_schedule(instantiate(schedule))
+    return regularizer
 
 
 @contextmanager
