@@ -154,3 +154,10 @@ def test_delayed_l2_is_unregularised_training_until_its_start(tmp_path) -> None:
         assert p["val/loss"] != d["val/loss"]
         assert d["train/penalty/l2"] > 0
     assert [d["reg/l2/strength"] for d in delayed] == pytest.approx([0, 0, 0, 0.05, 0.05])
+
+
+def test_a_regulariser_without_strength_refuses_a_schedule_in_one_line(tmp_path) -> None:
+    cfg = compose_config(["regularizer=max_norm", "+regularizer.max_norm.schedule.kind=delayed",
+                          "+regularizer.max_norm.schedule.start=3"], tmp_path)  # fmt: skip
+    with pytest.raises(ConfigError, match="^regularizer.max_norm: has no strength to schedule"):
+        build_module(cfg, instantiate(cfg.data))

@@ -26,6 +26,7 @@ from regopt.record.failure import mark_failed
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
 from regopt.regularizers.base import Regularizer
+from regopt.regularizers.schedule import Schedule
 from regopt.scale import (
     adapt_strategy_for_sweeps,
     configure_threads,
@@ -71,8 +72,9 @@ def build_regularizer(spec: DictConfig) -> Regularizer:
     assert isinstance(body, dict)
     schedule = body.pop("schedule", None)
     regularizer = instantiate(body)
-    if schedule is not None:
-        regularizer.set_schedule(instantiate(schedule))
+    if schedule is not None:  # a block added on the command line may lack the _target_
+        built = instantiate(schedule) if "_target_" in schedule else Schedule(**schedule)
+        regularizer.set_schedule(built)
     return regularizer
 
 
