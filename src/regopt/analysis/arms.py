@@ -106,6 +106,39 @@ def summarise(runs: Sequence[ArmRun]) -> list[dict[str, Any]]:
     return table
 
 
+def paired_with_joint(runs: Sequence[ArmRun]) -> list[dict[str, Any]]:
+    """Each arm minus the joint arm of the same regulariser and seed (final val loss and acc):
+    seeds share initial weights and data order, so the paired difference is the sharper test."""
+    joint = {(r.reg, r.seed): r.stats() for r in runs if r.arm == "joint"}
+    table = []
+    for (reg, arm), members in group(runs).items():
+        pairs = [(m.stats(), joint[(reg, m.seed)]) for m in members if (reg, m.seed) in joint]
+        if arm == "joint" or not pairs:
+            continue
+        row: dict[str, Any] = {"reg": reg, "arm": arm, "seeds": len(pairs)}
+        for key in ("final_val_loss", "final_val_acc"):
+            diffs = [a[key] - b[key] for a, b in pairs]
+            row[key], row[f"{key}_std"] = mean_std(diffs)
+            row[f"{key}_wins"] = sum(d < 0 if key.endswith("loss") else d > 0 for d in diffs)
+        table.append(row)
+    return table
+
+
+def paired_markdown(table: Sequence[dict[str, Any]]) -> str:
+    head = ["reg", "arm − joint", "seeds", "final val loss", "lower than joint",
+            "final val acc", "higher than joint"]  # fmt: skip
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for row in table:
+        n = row["seeds"]
+        cells = [row["reg"], row["arm"], str(n),
+                 _cell(row["final_val_loss"], row["final_val_loss_std"], 4),
+                 f"{row['final_val_loss_wins']}/{n}",
+                 _cell(row["final_val_acc"], row["final_val_acc_std"], 4),
+                 f"{row['final_val_acc_wins']}/{n}"]  # fmt: skip
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def _cell(mean: float, std: float, digits: int) -> str:
     return f"{mean:.{digits}f}" if math.isnan(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
 
@@ -176,6 +209,10 @@ def write_report(sweep_dir: Path, figures: bool = True) -> str:
         "mean ± std over seeds (sample std); val loss is the clean validation set's "
         "cross-entropy.\n\n" + to_markdown(table)
     )
+    paired = paired_with_joint(runs)
+    if paired:
+        heading = "## Paired with the joint arm (same seed): arm − joint, mean ± std over seeds"
+        text += f"\n{heading}\n\n{paired_markdown(paired)}"
     if figures:
         plot_curves(runs, sweep_dir / PNG_NAME)
         text += f"\n![validation curves]({PNG_NAME})\n"
