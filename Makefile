@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml | $(PY)
 train: install
 	$(VENV)/bin/regopt-train $(ARGS)
 
-# experiment=sequential_vs_joint (24 jobs of 40 epochs; 15 to 30 minutes on 2 busy cores); its report (arms.md,
+# experiment=sequential_vs_joint (24 jobs of 40 epochs; 27 minutes on 2 busy cores); its report (arms.md,
 # arms.csv, arms_curves.png) is written into the sweep dir and copied to docs/results/ for
 # docs/schedules.md.
 SEQ_DIR ?= logs/multiruns/sequential_vs_joint_$(shell date +%Y-%m-%d_%H-%M-%S)

@@ -5,6 +5,7 @@ with numbers taken from the runs."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -61,3 +62,15 @@ def test_the_documented_command_runs_the_sweep_and_writes_the_report(tmp_path) -
         for arm in ARMS:
             assert f"| {reg} | {arm} | 1 |" in text
     assert (sweep / "arms_curves.png").is_file()
+
+
+def test_the_docs_page_shows_the_report_that_make_sequential_wrote() -> None:
+    """docs/schedules.md quotes docs/results/sequential_vs_joint/arms.md (written by `make
+    sequential`) line for line: its numbers are the command's, not typed by hand."""
+    root = Path(__file__).resolve().parents[1] / "docs"
+    report = (root / "results" / "sequential_vs_joint" / "arms.md").read_text()
+    page = (root / "schedules.md").read_text()
+    rows = [line for line in report.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + 8 + 1 + 6  # two tables: a heading and 8 arms, a heading and 6 pairs
+    assert all(row in page for row in rows)
+    assert "![validation curves](results/sequential_vs_joint/arms_curves.png)" in page

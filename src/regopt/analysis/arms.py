@@ -178,7 +178,7 @@ def plot_curves(runs: Sequence[ArmRun], path: Path) -> Path:
         for index, ((r, arm), members) in enumerate(groups.items()):
             if r != reg:
                 continue
-            color = f"C{index % 10}"
+            color = f"C{ARMS.index(arm) if arm in ARMS else index % 10}"  # same in every panel
             curves = [[row["val/loss"] for row in m.rows if "val/loss" in row] for m in members]
             length = min(len(c) for c in curves)
             values = np.array([c[:length] for c in curves])
