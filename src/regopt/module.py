@@ -20,7 +20,8 @@ class RegOptModule(pl.LightningModule):
     penalties that log it, as the KL), the task's metrics (`train/acc` for classification);
     `penalty/<name>` (weighted, at the weights that end the epoch); `val/loss` (the task's data
     loss on the true targets), `val/penalty/<name>` (penalties that depend on the batch) and the
-    task's metrics (`val/acc`).
+    task's metrics (`val/acc`); `reg/<name>/strength`, the strength each regulariser's schedule
+    set for the epoch.
 
     Regularisers act through the objective's hooks only: inputs, loss targets, penalties, and
     `after_step` once the optimiser has stepped. No regulariser is special-cased here.
@@ -44,12 +45,16 @@ class RegOptModule(pl.LightningModule):
         self._train_means = RunningMeans(train_names)
         self._val_means = RunningMeans(["loss", *objective.penalty_names("val"), *metrics])
         self.divergence: dict[str, int] | None = None  # set when the objective stops being finite
+        self._strengths: dict[str, float] = {}
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
 
     def on_fit_start(self) -> None:
         self.objective.bind(self.model)  # after the strategy has placed the model
+
+    def on_train_epoch_start(self) -> None:
+        self._strengths = self.objective.set_epoch(self.current_epoch)
 
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         x, y = batch
@@ -69,6 +74,9 @@ class RegOptModule(pl.LightningModule):
         if not means:
             return
         self._log_epoch({f"train/{name}": value for name, value in means.items()})
+        if self._strengths:
+            strengths = {f"reg/{name}/strength": v for name, v in self._strengths.items()}
+            self.log_dict(strengths, on_step=False, on_epoch=True)  # the same on every rank
         with torch.no_grad():
             at_end = self.objective.weighted_penalties()
         if at_end:

@@ -66,6 +66,12 @@ class Objective:
         unweighted = [f"unweighted/{n}" for n, r in penalties.items() if r.log_unweighted]
         return [*(f"penalty/{n}" for n in penalties), *unweighted]
 
+    def set_epoch(self, epoch: int) -> dict[str, float]:
+        """At the start of each training epoch: every regulariser sets its scheduled strength.
+        Returns name -> strength in effect, for those that have one."""
+        strengths = {n: r.set_epoch(epoch) for n, r in self.regularizers.items()}
+        return {n: s for n, s in strengths.items() if s is not None}
+
     def transform_inputs(self, inputs: Tensor) -> Tensor:
         for regularizer in self._hooks["transform_inputs"]:
             inputs = regularizer.transform_inputs(inputs)

@@ -26,6 +26,8 @@ from regopt.record.failure import mark_failed
 from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
+from regopt.regularizers.base import Regularizer
+from regopt.regularizers.schedule import Schedule
 from regopt.scale import (
     adapt_strategy_for_sweeps,
     configure_threads,
@@ -54,7 +56,7 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     regularizers = {}
     for name, spec in (cfg.regularizer or {}).items():
         with _config_error(f"regularizer.{name}"):
-            regularizers[name] = instantiate(spec)
+            regularizers[name] = build_regularizer(spec)
     objective = Objective(task, regularizers)
     with _config_error():
         task.check_data(datamodule)
@@ -63,6 +65,19 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
     return RegOptModule(model, objective, optimizer, scheduler)
+
+
+def build_regularizer(spec: DictConfig) -> Regularizer:
+    """The regulariser of `spec`, following the `schedule` of its config (one Schedule class
+    for all: the regulariser's own constructor never sees it)."""
+    body = OmegaConf.to_container(spec, resolve=True)
+    assert isinstance(body, dict)
+    schedule = body.pop("schedule", None)
+    regularizer = instantiate(body)
+    if schedule is not None:  # a block added on the command line may lack the _target_
+        built = instantiate(schedule) if "_target_" in schedule else Schedule(**schedule)
+        regularizer.set_schedule(built)
+    return regularizer
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from omegaconf import DictConfig, OmegaConf
 
 from regopt.config.cli_errors import ConfigError
+from regopt.regularizers.schedule import KINDS
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,8 @@ NON_NEGATIVE_INT = Rule(lambda v: float(v).is_integer() and v >= 0, "a whole num
 ODD_POSITIVE_INT = Rule(
     lambda v: float(v).is_integer() and v >= 1 and v % 2 == 1, "an odd whole number >= 1"
 )
+
+SCHEDULE_KINDS = KINDS  # regopt.regularizers.schedule imports no torch
 
 # key (relative to the config root) -> rule; keys absent from the composed config are skipped.
 RULES: dict[str, Rule] = {
@@ -67,6 +70,8 @@ RULES: dict[str, Rule] = {
     "verdict.patience": POSITIVE_INT,
     "verdict.min_epochs": POSITIVE_INT,
     "verdict.min_train_fall": FRACTION_CLOSED,
+    "schedule.start": NON_NEGATIVE_INT,
+    "schedule.end": NON_NEGATIVE_INT,
 }
 BOOLEANS = ("data.random_labels", "diagnostics.weights.per_layer")
 # rules applied to every selected regulariser, by its key
@@ -79,6 +84,8 @@ REGULARIZER_RULES: dict[str, Rule] = {
     "smoothing": PROBABILITY_BELOW_ONE,
     "bound": POSITIVE,
     "beta": NON_NEGATIVE,
+    "schedule.start": NON_NEGATIVE_INT,
+    "schedule.end": NON_NEGATIVE_INT,
 }
 CHOICES: dict[str, tuple[str | bool, ...]] = {
     "resume": ("auto", "none"),
@@ -88,8 +95,12 @@ CHOICES: dict[str, tuple[str | bool, ...]] = {
     "optimizer.weight_decay_params": ("weights", "all"),
     "optimizer.decoupled_weight_decay": (True, False),
     "trainer.gradient_clip_algorithm": ("norm", "value"),
+    "schedule.kind": SCHEDULE_KINDS,
 }
-REGULARIZER_CHOICES: dict[str, tuple[str, ...]] = {"params": ("weights", "all")}
+REGULARIZER_CHOICES: dict[str, tuple[str, ...]] = {
+    "params": ("weights", "all"),
+    "schedule.kind": SCHEDULE_KINDS,
+}
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -107,11 +118,27 @@ def validate_config(cfg: DictConfig) -> None:
     for key in BOOLEANS:
         _check_bool(cfg, key)
     _check_label_options(cfg)
+    _check_ramp(cfg, "schedule")
     for name in cfg.get("regularizer") or {}:
         for sub, rule in REGULARIZER_RULES.items():
             _check(cfg, f"regularizer.{name}.{sub}", rule)
         for sub, choices in REGULARIZER_CHOICES.items():
             _check_choice(cfg, f"regularizer.{name}.{sub}", choices)
+        _check_ramp(cfg, f"regularizer.{name}.schedule")
+
+
+def _check_ramp(cfg: DictConfig, key: str) -> None:
+    """A linear or cosine ramp needs an end after its start."""
+    kind = OmegaConf.select(cfg, f"{key}.kind", default=None)
+    if kind not in ("linear", "cosine"):
+        return
+    start = OmegaConf.select(cfg, f"{key}.start", default=0) or 0
+    end = OmegaConf.select(cfg, f"{key}.end", default=None)
+    if end is None or end <= start:
+        raise ConfigError(
+            f"{key}.end={end!r} with {key}.kind={kind}; allowed: a whole number > {key}.start "
+            f"({start})"
+        )
 
 
 def _check(cfg: DictConfig, key: str, rule: Rule) -> None:

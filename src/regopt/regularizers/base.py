@@ -7,6 +7,11 @@ A regulariser may do any of these, by overriding the matching hook:
 - change the targets the training data loss sees (`loss_targets`: label smoothing);
 - act after every optimiser step (`after_step`: the max-norm projection).
 
+Every regulariser with a strength (`strength_attr`: a penalty's weight, dropout's p, the input
+noise's std, the label smoothing) follows its `schedule` (regopt.regularizers.schedule): the
+objective calls `set_epoch` at the start of each training epoch, which sets the strength to
+configured value x schedule factor through `apply_strength`. No class needs its own schedule code.
+
 The objective calls only the hooks a class overrides (see `overrides`), so a regulariser costs
 nothing on the hot path for what it does not do. A regulariser that does not fit the model or the
 task raises ValueError from `prepare`; the pipeline reports it in one line before training.
@@ -20,6 +25,7 @@ from typing import Any
 from torch import Tensor, nn
 
 from regopt.params import select_parameters
+from regopt.regularizers.schedule import Schedule
 from regopt.tasks import Task
 
 HOOKS = ("transform_inputs", "loss_targets", "after_step")
@@ -35,8 +41,33 @@ class FitContext:
 
 
 class Regularizer:
+    strength_attr: str | None = None  # the attribute a schedule scales; None: nothing to schedule
+
     def __init__(self) -> None:
         self.name = type(self).__name__.lower()  # the config key, set by the objective
+        self.schedule = Schedule()
+        self._configured: float | None = None  # the strength the schedule scales, set on first use
+
+    def set_schedule(self, schedule: Schedule) -> None:
+        if not schedule.is_constant and self.strength_attr is None:
+            raise ValueError("has no strength to schedule; allowed: schedule.kind=constant")
+        self.schedule = schedule
+
+    def set_epoch(self, epoch: int) -> float | None:
+        """Set this epoch's strength (configured x schedule factor) and return it; None when the
+        regulariser has no strength. The configured value is read at the first call, after
+        `prepare` (which may derive it, as l2's prior_std does)."""
+        if self.strength_attr is None:
+            return None
+        if self._configured is None:
+            self._configured = float(getattr(self, self.strength_attr))
+        strength = self._configured * self.schedule.factor(epoch)
+        self.apply_strength(strength)
+        return strength
+
+    def apply_strength(self, value: float) -> None:
+        """Make `value` the strength in effect; override when it lives elsewhere (the model)."""
+        setattr(self, self.strength_attr, value)  # type: ignore[arg-type]
 
     def prepare(self, context: FitContext) -> None:
         """Check that this regulariser fits the run (raise ValueError) and change the model."""
@@ -69,7 +100,8 @@ class Regularizer:
         return f"{self.name}({key}={shown})" if key else self.name
 
     def describe(self) -> dict[str, Any]:
-        return {"name": self.name, "type": type(self).__name__, **self.settings(),
+        scheduled = {} if self.schedule.is_constant else {"schedule": self.schedule.describe()}
+        return {"name": self.name, "type": type(self).__name__, **self.settings(), **scheduled,
                 "label": self.label()}  # fmt: skip
 
 
@@ -85,6 +117,7 @@ class Penalty(Regularizer):
 
     batch_dependent = False
     log_unweighted = False
+    strength_attr = "weight"
 
     def __init__(self, weight: float, params: str = "weights") -> None:
         super().__init__()

@@ -18,6 +18,8 @@ class InputNoise(Regularizer):
     std^2 / 2 times the trace of its Hessian in the inputs: close to Tikhonov regularisation
     (Bishop, 1995), not equal to it."""
 
+    strength_attr = "std"
+
     def __init__(self, std: float = 0.1) -> None:
         super().__init__()
         if std < 0:
@@ -41,6 +43,8 @@ class LabelSmoothing(Regularizer):
     """The training loss compares the outputs with (1 - smoothing) one-hot + smoothing / K. Its
     cross-entropy is (1 - smoothing) CE(y) + smoothing * mean_k(-log p_k): a pull towards uniform
     predictions. Validation keeps the hard labels, so val/loss stays comparable across runs."""
+
+    strength_attr = "smoothing"
 
     def __init__(self, smoothing: float = 0.1) -> None:
         super().__init__()

@@ -21,11 +21,14 @@ class Dropout(Regularizer):
     1 / (1 - p), so the expected activation is unchanged; in eval mode the layers are the identity.
     """
 
+    strength_attr = "p"
+
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()
         if not 0 <= p < 1:
             raise ValueError(f"p={p}; allowed: a number in [0, 1)")
         self.p = float(p)
+        self._layers: list[nn.Module] = []
 
     def prepare(self, context: FitContext) -> None:
         layers = dropout_layers(context.model)
@@ -38,6 +41,15 @@ class Dropout(Regularizer):
             log.warning(f"{self.name}: p={self.p:g} replaces the model's dropout {sorted(others)}")
         for layer in layers:
             layer.p = self.p
+
+    def bind(self, model: nn.Module) -> None:
+        self._layers = dropout_layers(model)
+
+    def apply_strength(self, value: float) -> None:
+        """p lives on the model's dropout layers: a scheduled p is set there."""
+        self.p = value
+        for layer in self._layers:
+            layer.p = value
 
     def settings(self) -> dict[str, Any]:
         return {"p": self.p}

@@ -1,0 +1,60 @@
+"""One schedule for every regulariser's strength: the factor (0 to 1) its configured strength is
+multiplied by in each epoch.
+
+Epochs count from 0, as Lightning's `current_epoch`. The strength is set once, at the start of
+each training epoch, and holds for the whole epoch (no per-step work).
+
+| kind       | factor at epoch e                                              |
+|------------|----------------------------------------------------------------|
+| constant   | 1                                                              |
+| delayed    | 0 for e < start, then 1  (off until epoch `start`, then on)    |
+| linear     | 0 for e <= start, 1 for e >= end, (e - start) / (end - start) between |
+| cosine     | 0 for e <= start, 1 for e >= end, (1 - cos(pi t)) / 2 between, t as linear |
+| switch_off | 1 for e < start, then 0  (on until epoch `start`, then off)    |
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("constant", "delayed", "linear", "cosine", "switch_off")
+RAMPS = ("linear", "cosine")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    kind: str = "constant"
+    start: int = 0
+    end: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"schedule.kind={self.kind!r}; allowed: {', '.join(KINDS)}")
+        if self.start < 0:
+            raise ValueError(f"schedule.start={self.start}; allowed: a whole number >= 0")
+        if self.kind in RAMPS and (self.end is None or self.end <= self.start):
+            raise ValueError(
+                f"schedule.end={self.end} with kind={self.kind}; allowed: a whole number > "
+                f"schedule.start ({self.start})"
+            )
+
+    @property
+    def is_constant(self) -> bool:
+        return self.kind == "constant"
+
+    def factor(self, epoch: int) -> float:
+        """The fraction of the configured strength in effect during `epoch`."""
+        if self.kind == "constant":
+            return 1.0
+        if self.kind == "delayed":
+            return 0.0 if epoch < self.start else 1.0
+        if self.kind == "switch_off":
+            return 1.0 if epoch < self.start else 0.0
+        assert self.end is not None
+        t = min(max((epoch - self.start) / (self.end - self.start), 0.0), 1.0)
+        return t if self.kind == "linear" else 0.5 * (1.0 - math.cos(math.pi * t))
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": self.kind, "start": self.start, "end": self.end}
