@@ -16,7 +16,7 @@ import torch
 from torch import Tensor, nn
 
 from regopt.diagnostics.epoch_log import EpochDiagnostic
-from regopt.diagnostics.subset import Batch, evaluate, train_eval_batches
+from regopt.diagnostics.subset import LazySubset, evaluate
 
 
 def _norm(grads: Sequence[Tensor | None], like: Tensor) -> Tensor:
@@ -62,21 +62,17 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
 class GradientNorms(EpochDiagnostic):
     def __init__(self, every_n_epochs: int = 5, max_samples: int = 512) -> None:
         self.every_n_epochs = max(1, int(every_n_epochs))
-        self.max_samples = int(max_samples)
-        self._batches: list[Batch] | None = None
-        self._ready = False
+        self.subset = LazySubset(max_samples)
 
     def epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.current_epoch % self.every_n_epochs:
             return
-        if not self._ready:
-            self._batches = train_eval_batches(trainer, pl_module, self.max_samples)
-            self._ready = True
-        if not self._batches:
+        batches = self.subset.batches(trainer, pl_module)
+        if not batches:
             return
         params = [p for p in pl_module.parameters() if p.requires_grad]
         with eval_mode(pl_module), torch.enable_grad():
-            data = evaluate(pl_module, self._batches, with_metrics=False)
+            data = evaluate(pl_module, batches, with_metrics=False)
             penalties = pl_module.objective.weighted_penalties()
             stats = gradient_norms(params, data["loss"], penalties)
         self.record(trainer, {k: v.detach() for k, v in stats.items()})

@@ -38,6 +38,21 @@ def train_eval_batches(
     ]
 
 
+class LazySubset:
+    """The subset's batches, fetched on first use (the data module is set up and placed by then)."""
+
+    def __init__(self, max_samples: int) -> None:
+        self.max_samples = int(max_samples)
+        self._batches: list[Batch] | None = None
+        self._ready = False
+
+    def batches(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> list[Batch] | None:
+        if not self._ready:
+            self._batches = train_eval_batches(trainer, pl_module, self.max_samples)
+            self._ready = True
+        return self._batches
+
+
 def evaluate(
     pl_module: pl.LightningModule, batches: Sequence[Batch], with_metrics: bool = True
 ) -> dict[str, Tensor]:

@@ -12,7 +12,7 @@ import pytorch_lightning as pl
 from torch import Tensor
 
 from regopt.diagnostics.epoch_log import EpochDiagnostic, fitting
-from regopt.diagnostics.subset import Batch, evaluate, train_eval_batches
+from regopt.diagnostics.subset import LazySubset, evaluate
 
 
 def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -27,20 +27,16 @@ def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Ten
 
 class TrainEvalGap(EpochDiagnostic):
     def __init__(self, max_samples: int = 512) -> None:
-        self.max_samples = int(max_samples)
-        self._batches: list[Batch] | None = None
-        self._ready = False
+        self.subset = LazySubset(max_samples)
         self._latest: tuple[int, dict[str, Tensor]] | None = None
 
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not fitting(trainer):
             return
-        if not self._ready:
-            self._batches = train_eval_batches(trainer, pl_module, self.max_samples)
-            self._ready = True
-        if not self._batches:
+        batches = self.subset.batches(trainer, pl_module)
+        if not batches:
             return
-        metrics = evaluate(pl_module, self._batches)
+        metrics = evaluate(pl_module, batches)
         self._latest = (trainer.current_epoch, metrics)
         self.record(trainer, {f"train_eval/{k}": v for k, v in metrics.items()})
 
