@@ -28,10 +28,10 @@ def test_label_noise_without_regulariser_is_overfitting_near_the_minimum(tmp_pat
 
 
 def test_clean_labels_with_strong_l2_is_not_called_overfitting(tmp_path) -> None:
-    summary = run_job([*STRONG, "trainer.max_epochs=60"], tmp_path)
+    summary = run_job([*STRONG, "trainer.max_epochs=40"], tmp_path)
     assert summary["diagnosis"]["kind"] == "none", summary["verdict"]
     assert summary["onset_epoch"] is None
-    assert summary["verdict"].startswith("no overfitting within 60 epochs")
+    assert summary["verdict"].startswith("no overfitting within 40 epochs")
 
 
 @pytest.mark.slow

@@ -24,7 +24,7 @@ def run_with_wandb(overrides: list[str], output_dir) -> dict:
 
 def test_offline_run_record_holds_gap_onset_verdict_and_curves(tmp_path) -> None:
     summary = run_with_wandb(
-        ["data.label_noise=0.2", "regularizer=none", "optimizer=adam", "trainer.max_epochs=30"],
+        ["data.label_noise=0.2", "regularizer=none", "optimizer=adam", "trainer.max_epochs=20"],
         tmp_path,
     )
     (record,) = tmp_path.glob("wandb/offline-run-*/run-*.wandb")
@@ -48,12 +48,12 @@ def test_offline_run_record_holds_gap_onset_verdict_and_curves(tmp_path) -> None
     # every epoch's gap is in the history, with the epoch as its step
     rows = read_metrics(tmp_path)
     history = {h["epoch"]: h["gap/loss"] for h in wandb_run["history"] if "gap/loss" in h}
-    assert sorted(history) == list(range(30))
+    assert sorted(history) == list(range(20))
     assert [pytest.approx(history[r["epoch"]]) for r in rows] == [r["gap/loss"] for r in rows]
     run_info = wandb_run["run"]
     assert run_info["job_type"] == "default" and run_info["group"] == "default"
     assert run_info["tags"] == ["none", "adam"]
-    assert run_info["name"] == "label_noise=0.2 none adam max_epochs=30"
+    assert run_info["name"] == "label_noise=0.2 none adam max_epochs=20"
     assert wandb_run["config"]["data"]["label_noise"] == 0.2
 
 
