@@ -1,0 +1,70 @@
+"""`regopt-train --help`: the config groups, their options and the composed config, fast.
+
+Hydra's own `--help` lists the groups by building a config repository per group (about 130 deep
+copies of every registered config): 1.4 s on 2 cores, before anything is printed. The groups are
+folders of YAML files, so regopt lists them from the file system and composes the config once
+(with the user's overrides, as Hydra's help does). `--hydra-help` still shows Hydra's own help.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from regopt.config.cli_errors import CONFIG_DIR
+
+HELP_FLAGS = ("--help", "-h")
+HEADER = """\
+regopt-train: compose a regulariser with an optimiser, train, and read the overfitting diagnostics.
+
+Usage:
+  regopt-train [group=option ...] [key=value ...]        one run
+  regopt-train -m group=a,b key=1,2                      a sweep (Hydra multirun)
+  regopt-train 'regularizer=[l1,l2]' regularizer.l1.weight=1e-4 optimizer=sgd
+  regopt-train experiment=l2_vs_weight_decay -m          a prepared experiment
+  regopt-train --cfg job                                 print the composed config and stop
+
+Docs: README.md and docs/ (concepts, regularizers, diagnostics, scale, reliability).
+"""
+# Hydra's own groups that regopt adds options to; Hydra's plugins add more (see --hydra-help).
+HYDRA_GROUPS = ("hydra/launcher", "hydra/sweeper")
+
+
+def wants_help(argv: Sequence[str]) -> bool:
+    return any(arg in HELP_FLAGS for arg in argv)
+
+
+def config_groups(config_dir: Path = CONFIG_DIR) -> dict[str, list[str]]:
+    """Every group (a folder of YAML files, nested ones as `a/b`) and its options, sorted."""
+    groups: dict[str, list[str]] = {}
+    for path in sorted(config_dir.rglob("*.yaml")):
+        group = path.parent.relative_to(config_dir).as_posix()
+        if group != "." and (not group.startswith("hydra") or group in HYDRA_GROUPS):
+            groups.setdefault(group, []).append(path.stem)
+    return {group: sorted(options) for group, options in sorted(groups.items())}
+
+
+def render_help(overrides: Sequence[str]) -> str:
+    from hydra import compose, initialize_config_dir
+    from omegaconf import OmegaConf
+
+    from regopt.config.resolvers import register_resolvers
+
+    register_resolvers()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    groups = "\n".join(
+        f"{group}: {', '.join(options)}" for group, options in config_groups().items()
+    )
+    return (
+        f"{HEADER}\n== Configuration groups ==\nChoose an option with group=option; several "
+        f"regularisers with 'regularizer=[a,b]'.\n\n{groups}\n\n== Config ==\n"
+        f"Override anything in the config (foo.bar=value)\n\n{OmegaConf.to_yaml(cfg)}\n"
+        "Hydra's own help (launchers, sweepers, flags): regopt-train --hydra-help\n"
+    )
+
+
+def print_help(argv: Sequence[str]) -> None:
+    overrides = [arg for arg in argv if arg not in HELP_FLAGS and not arg.startswith("-")]
+    sys.stdout.write(render_help(overrides))

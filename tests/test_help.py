@@ -1,0 +1,53 @@
+"""`regopt-train --help`: every group and option listed, the overrides applied, no torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import CONF, ROOT
+
+HELP_AND_MODULES = """
+import sys
+from regopt.train import main
+sys.argv = ["regopt-train", "--help", *sys.argv[1:]]
+main()
+print("HEAVY:", sorted(m for m in ("torch", "pytorch_lightning", "wandb") if m in sys.modules))
+"""
+
+
+def _help(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", HELP_AND_MODULES, *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+
+
+def test_help_lists_every_group_and_option_and_imports_nothing_heavy() -> None:
+    result = _help()
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    groups = sorted({p.parent.name for p in CONF.glob("*/*.yaml") if p.parent.name != "hydra"})
+    assert len(groups) >= 11
+    for group in groups:
+        listed = next((line for line in lines if line.startswith(f"{group}: ")), None)
+        assert listed is not None, f"group {group} missing from --help"
+        options = sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+        assert listed.removeprefix(f"{group}: ").split(", ") == options
+    assert "hydra/launcher: parallel, slurm" in lines
+    assert lines[-1] == "HEAVY: []"  # composed and printed without torch, Lightning or W&B
+
+
+def test_help_shows_the_config_with_the_overrides_applied() -> None:
+    result = _help("optimizer=sgd", "optimizer.lr=0.123", "seed=7")
+    assert result.returncode == 0, result.stderr
+    config = result.stdout.split("== Config ==", 1)[1]
+    assert "_target_: torch.optim.SGD" in config
+    assert "lr: 0.123" in config
+    assert "seed: 7" in config
+
+
+def test_help_with_a_bad_option_fails_in_one_line() -> None:
+    result = _help("optimizer=adamm")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "optimizer=adamm is not an option of 'optimizer'" in result.stderr
+    assert "adamw" in result.stderr and "Traceback" not in result.stderr
