@@ -102,6 +102,26 @@ class RegOptModule(pl.LightningModule):
         distributed = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=distributed)
 
+    # Two per-step Lightning hooks made free when they have nothing to do (docs/benchmarks.md):
+    def configure_gradient_clipping(
+        self,
+        optimizer: torch.optim.Optimizer,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
+    ) -> None:
+        if gradient_clip_val:  # Lightning calls this every step, clipping on or off
+            super().configure_gradient_clipping(optimizer, gradient_clip_val,
+                                                gradient_clip_algorithm)  # fmt: skip
+
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        if isinstance(batch, tuple | list) and all(
+            isinstance(t, Tensor) and t.device == device for t in batch
+        ):
+            return batch  # the tensor loaders serve batches already on the device
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.model)
         if self.scheduler_factory is None:
