@@ -1,0 +1,50 @@
+"""The benchmark compares like with like, and refreshes only its own part of the docs page."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import ROOT
+
+
+def _bench_module():
+    spec = importlib.util.spec_from_file_location("bench", ROOT / "scripts" / "bench.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_generated_block_is_replaced_and_the_analysis_kept(tmp_path) -> None:
+    bench = _bench_module()
+    page = tmp_path / "benchmarks.md"
+    bench.write_between_markers(page, "first table\n")
+    assert page.read_text() == f"# Benchmarks\n\n{bench.START}\nfirst table\n{bench.END}\n"
+    page.write_text(page.read_text().replace("# Benchmarks\n", "# Benchmarks\nintro\n")
+                    + "## Where the time goes\nanalysis\n")  # fmt: skip
+    bench.write_between_markers(page, "second table\n")
+    text = page.read_text()
+    assert "first table" not in text and "second table" in text
+    assert text.startswith("# Benchmarks\nintro\n") and text.endswith("analysis\n")
+
+
+@pytest.mark.slow
+def test_bench_runs_every_variant_on_the_same_work(tmp_path) -> None:
+    out = tmp_path / "bench.md"
+    result = subprocess.run([sys.executable, "scripts/bench.py", "--reps", "1", "--no-sweep",
+                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [
+        line for line in out.read_text().splitlines() if re.match(r"\| (plain|bare|regopt)", line)
+    ]
+    assert len(rows) == 4
+    # the same model, data, batches and updates: every variant ends at the same validation loss
+    val_losses = {row.strip("|").split("|")[-1].strip() for row in rows}
+    assert len(val_losses) == 1, rows
+    assert rows[0].split("|")[3].strip() == "1.00x"
+    assert "`regopt-train --help`" in out.read_text()
