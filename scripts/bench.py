@@ -158,8 +158,9 @@ def render(results, cli, sweeps, reps, load) -> str:
     lines += ["", "| command | s |", "|---|---|"]
     lines += [f"| `regopt-train {k}` | {v:.2f} |" for k, v in cli.items()]
     if sweeps:
-        lines += ["", "| 9-job multirun of the default digits job | wall s | sum of the jobs' "
-                  "fits s | wall - fits, per job s | completed |", "|---|---|---|---|---|"]  # fmt: skip
+        header = ("| 9-job multirun of the default digits job | wall s | sum of the jobs' fits s "
+                  "| wall - fits, per job s | completed |")  # fmt: skip
+        lines += ["", header, "|---|---|---|---|---|"]
         for name, s in sweeps.items():
             per_job = (s["wall"] - s["fits"]) / max(s["jobs"], 1)
             overhead = "jobs overlap" if "parallel" in name else f"{per_job:.2f}"
