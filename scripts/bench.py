@@ -5,8 +5,9 @@ seed, optimiser (Adam 1e-3) and batch size (128) for 5 epochs (a) in scripts/ben
 (b) in the barest Lightning loop (scripts/bench_lightning.py: the floor under any Lightning
 template) and (c) through `regopt-train`, with its default callbacks and diagnostics and once with
 them off. Repetitions alternate between the variants, each in a fresh process; medians are
-reported. Also times `regopt-train --help`, `--cfg job` and a 9-job multirun of the default digits
-job (basic launcher: one process; and `hydra/launcher=parallel`: 2 joblib workers).
+reported. scripts/bench_steps.py measures the cost of a step beyond its arithmetic. Also times
+`regopt-train --help`, `--cfg job` and a 9-job multirun of the default digits job (basic
+launcher: one process; and `hydra/launcher=parallel`: 2 joblib workers).
 
     python scripts/bench.py                # prints the tables, updates docs/benchmarks.md
     python scripts/bench.py --reps 5 --no-sweep --out /tmp/bench.md
@@ -127,18 +128,21 @@ def main() -> None:
         for name in names[rep % len(names) :] + names[: rep % len(names)]:  # alternate the order
             results[name].append(variants[name]())
             print(f"rep {rep + 1}/{args.reps} {name}: {results[name][-1]}", flush=True)
+    steps = json.loads(
+        timed([sys.executable, "scripts/bench_steps.py"])[2].strip().splitlines()[-1]
+    )
     cli = {"--help": median([cli_rep(["--help"]) for _ in range(args.reps)]),
            "--cfg job": median([cli_rep(["--cfg", "job"]) for _ in range(args.reps)])}  # fmt: skip
     sweeps = {}
     if not args.no_sweep:
         sweeps["basic launcher (one process, jobs in turn)"] = sweep([])
         sweeps["hydra/launcher=parallel (2 joblib workers)"] = sweep(["hydra/launcher=parallel"])
-    report = render(results, cli, sweeps, args.reps, load)
+    report = render(results, steps, cli, sweeps, args.reps, load)
     print(report)
     write_between_markers(args.out, report)
 
 
-def render(results, cli, sweeps, reps, load) -> str:
+def render(results, steps, cli, sweeps, reps, load) -> str:
     plain_fit = median([r["fit"] for r in next(iter(results.values()))])
     plain_process = median([r["process"] for r in next(iter(results.values()))])
     lines = [
@@ -155,6 +159,11 @@ def render(results, cli, sweeps, reps, load) -> str:
         peak, val = median([r["peak_mb"] for r in rows]), median([r["val_loss"] for r in rows])
         lines.append(f"| {name} | {fit:.2f} | {fit / plain_fit:.2f}x | {process:.2f} | "
                      f"{process - plain_process:+.2f} | {peak:.0f} | {val:.4f} |")  # fmt: skip
+    plain_step = steps["plain"]
+    lines += ["", "Per step, with a tiny model (`scripts/bench_steps.py`: 8-8-10 MLP, batch 16, "
+              "2,500 steps, 1 thread): what each loop adds beyond the arithmetic.", "",
+              "| loop | us per step | over plain us |", "|---|---|---|"]  # fmt: skip
+    lines += [f"| {name} | {us:.0f} | {us - plain_step:+.0f} |" for name, us in steps.items()]
     lines += ["", "| command | s |", "|---|---|"]
     lines += [f"| `regopt-train {k}` | {v:.2f} |" for k, v in cli.items()]
     if sweeps:
