@@ -40,7 +40,9 @@ def test_bench_runs_every_variant_on_the_same_work(tmp_path) -> None:
                             timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [
-        line for line in out.read_text().splitlines() if re.match(r"\| (plain|bare|regopt)", line)
+        line
+        for line in out.read_text().splitlines()
+        if re.match(r"\| (plain PyTorch|bare Lightning|regopt,)", line)
     ]
     assert len(rows) == 4
     # the same model, data, batches and updates: every variant ends at the same validation loss
