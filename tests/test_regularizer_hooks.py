@@ -13,7 +13,7 @@ from conftest import compose_config
 from regopt.models.mlp import MLP
 from regopt.models.vae import VAE
 from regopt.objective import Objective
-from regopt.pipeline import build_module
+from regopt.pipeline import build_module, build_trainer
 from regopt.regularizers.constraints import MaxNorm
 from regopt.regularizers.data import InputNoise, LabelSmoothing
 from regopt.regularizers.dropout import Dropout, dropout_layers
@@ -25,7 +25,7 @@ def fit(overrides: list[str], callbacks: list[Callback], tmp_path) -> torch.nn.M
     cfg = compose_config(["logger=none", "callbacks=none", *overrides], tmp_path)
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=callbacks,
+    trainer = build_trainer(cfg, logger=False, callbacks=callbacks,
                           enable_model_summary=False)  # fmt: skip
     trainer.fit(module, datamodule=datamodule)
     return module
@@ -112,17 +112,24 @@ def test_max_norm_projects_rows_after_every_step() -> None:
 
 
 class WatchSteps(Callback):
-    """Records, after every optimiser step, the largest row norm of each weight matrix, and how
-    often each training batch's inputs were transformed."""
+    """Records the largest row norm of each weight matrix after every optimiser step (seen just
+    before the next step, and at the epoch's end), and counts the steps."""
 
     def __init__(self) -> None:
         self.max_row_norms: list[float] = []
         self.batches = 0
 
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        self.batches += 1
+    def _record(self, pl_module) -> None:
         norms = [p.norm(dim=1).max().item() for p in pl_module.model.parameters() if p.ndim == 2]
         self.max_row_norms.append(max(norms))
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        if self.batches:  # the first step has nothing before it to check
+            self._record(pl_module)
+        self.batches += 1
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        self._record(pl_module)
 
 
 def test_module_applies_max_norm_after_each_step_and_noise_to_training_inputs(tmp_path) -> None:
@@ -150,20 +157,31 @@ def test_gradient_clipping_from_the_trainer_config_bounds_each_step(tmp_path) ->
     """With gradient_clip_val=c (norm), one SGD step moves the weights by at most lr * c."""
 
     class StepSizes(Callback):
+        """The weights just before each optimiser step, and at the epoch's end: consecutive
+        snapshots differ by exactly one step (whether a training_step takes one batch or many)."""
+
         def __init__(self) -> None:
-            self.sizes: list[float] = []
+            self.snapshots: list[torch.Tensor] = []
 
-        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-            self.before = torch.cat([p.detach().flatten() for p in pl_module.parameters()])
+        def _snap(self, pl_module) -> None:
+            self.snapshots.append(torch.cat([p.detach().flatten() for p in pl_module.parameters()]))
 
-        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-            after = torch.cat([p.detach().flatten() for p in pl_module.parameters()])
-            self.sizes.append((after - self.before).norm().item())
+        def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+            self._snap(pl_module)
+
+        def on_train_epoch_end(self, trainer, pl_module) -> None:
+            self._snap(pl_module)
+
+        @property
+        def sizes(self) -> list[float]:
+            pairs = zip(self.snapshots, self.snapshots[1:], strict=False)
+            return [(after - before).norm().item() for before, after in pairs]
 
     args = ["regularizer=none", "optimizer=sgd", "optimizer.lr=0.1", "trainer.max_epochs=1",
             "data.train_fraction=0.1"]  # fmt: skip
     clipped, free = StepSizes(), StepSizes()
     fit([*args, "trainer.gradient_clip_val=0.05"], [clipped], tmp_path / "clipped")
     fit(args, [free], tmp_path / "free")
+    assert len(clipped.sizes) == len(free.sizes) == 6  # 179 samples in batches of 32
     assert max(clipped.sizes) <= 0.1 * 0.05 * (1 + 1e-5)
     assert min(free.sizes) > 0.1 * 0.05 * 2  # without clipping the steps are larger

@@ -14,7 +14,7 @@ from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
-from regopt.pipeline import build_module
+from regopt.pipeline import build_module, build_trainer
 from regopt.regularizers.constraints import MaxNorm
 from regopt.regularizers.dropout import Dropout, dropout_layers
 from regopt.regularizers.schedule import Schedule
@@ -105,7 +105,7 @@ def test_a_real_fit_trains_each_epoch_at_the_scheduled_dropout(tmp_path) -> None
     datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
     watch = RecordDropoutP()
-    trainer = instantiate(cfg.trainer, logger=False, callbacks=[watch], enable_model_summary=False)
+    trainer = build_trainer(cfg, logger=False, callbacks=[watch], enable_model_summary=False)
     trainer.fit(module, datamodule=datamodule)
     assert sorted(watch.p_by_epoch) == [0, 1, 2]
     for epoch, want in {0: 0.0, 1: 0.3, 2: 0.6}.items():  # 0.6 * (1 - cos(pi * epoch / 2)) / 2

@@ -1,4 +1,12 @@
-"""The LightningModule: owns the objective and logs each term; a factory builds the optimiser."""
+"""The LightningModule: owns the objective and logs each term; a factory builds the optimiser.
+
+regopt steps the optimiser itself (Lightning's manual optimisation), so one `training_step` can
+take several optimiser steps: the data module serves a run of batches (a whole epoch, by default
+on one device) per call, and Lightning's per-batch machinery runs once per run instead of once per
+batch. Each step is what Lightning's automatic optimisation does: forward, zero_grad, backward,
+clip, step, in that order. See docs/benchmarks.md for what this saves and docs/architecture.md
+for when the data module falls back to one batch per call.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +17,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from regopt.data.tensor_loader import BatchRun
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.running_means import RunningMeans
@@ -33,8 +42,15 @@ class RegOptModule(pl.LightningModule):
         objective: Objective,
         optimizer: OptimizerFactory,
         scheduler: Callable[[torch.optim.Optimizer], Any] | None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
     ) -> None:
         super().__init__()
+        self.automatic_optimization = False
+        # trainer.gradient_clip_* of the config, applied here: Lightning clips only for
+        # automatic optimisation
+        self.gradient_clip_val = gradient_clip_val or None
+        self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
         self.model = model
         self.objective = objective
         self.task = objective.task
@@ -56,17 +72,27 @@ class RegOptModule(pl.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._strengths = self.objective.set_epoch(self.current_epoch)
 
-    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
-        x, y = batch
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        """One optimiser step per batch; `batch` is one (inputs, targets) pair or a run of them."""
+        optimizer = self.optimizers()
+        if isinstance(batch, BatchRun):  # Lightning converted a single batch (e.g. to float64)
+            convert = self.trainer.precision_plugin.convert_input
+            for x, y in batch:
+                self._step(optimizer, *convert((x, y)))
+        else:
+            self._step(optimizer, *batch)
+
+    def _step(self, optimizer: Any, x: Tensor, y: Tensor) -> None:
         targets = self.task.targets(x, y)
         outputs = self.model(self.objective.transform_inputs(x))
         terms = self.objective.training_terms(outputs, targets)
         metrics = self.task.metrics(outputs, targets)
         self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
-        return terms.total
-
-    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
-        super().optimizer_step(*args, **kwargs)
+        optimizer.zero_grad()
+        self.manual_backward(terms.total)
+        if self.gradient_clip_val:
+            self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+        optimizer.step()
         self.objective.after_step()
 
     def on_train_epoch_end(self) -> None:
@@ -74,6 +100,7 @@ class RegOptModule(pl.LightningModule):
         if not means:
             return
         self._log_epoch({f"train/{name}": value for name, value in means.items()})
+        self._log_position()
         if self._strengths:
             strengths = {f"reg/{name}/strength": v for name, v in self._strengths.items()}
             self.log_dict(strengths, on_step=False, on_epoch=True)  # the same on every rank
@@ -84,6 +111,9 @@ class RegOptModule(pl.LightningModule):
         if not torch.isfinite(means["loss"]):
             self.divergence = {"epoch": self.current_epoch, "step": self.global_step}
             self.trainer.should_stop = True
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:  # after the epoch's lr was logged, before the checkpoint
+            scheduler.step()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
@@ -97,27 +127,24 @@ class RegOptModule(pl.LightningModule):
         means = self._val_means.compute_and_reset()
         if means:
             self._log_epoch({f"val/{name}": value for name, value in means.items()})
+            self._log_position()
+
+    def _log_position(self) -> None:
+        """`epoch`, and `step` = the index of the epoch's last optimiser step: Lightning's own step
+        counts training_step calls, which is one per epoch with `steps_per_call: epoch`."""
+        position = {"epoch": float(self.current_epoch), "step": float(max(self.global_step - 1, 0))}
+        self.log_dict(position, on_step=False, on_epoch=True)
 
     def _log_epoch(self, metrics: dict[str, Tensor]) -> None:
         distributed = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=distributed)
 
-    # Two per-step Lightning hooks made free when they have nothing to do (docs/benchmarks.md):
-    def configure_gradient_clipping(
-        self,
-        optimizer: torch.optim.Optimizer,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-    ) -> None:
-        if gradient_clip_val:  # Lightning calls this every step, clipping on or off
-            super().configure_gradient_clipping(optimizer, gradient_clip_val,
-                                                gradient_clip_algorithm)  # fmt: skip
-
     def transfer_batch_to_device(
         self, batch: Any, device: torch.device, dataloader_idx: int
     ) -> Any:
-        if isinstance(batch, tuple | list) and all(
-            isinstance(t, Tensor) and t.device == device for t in batch
+        if isinstance(batch, BatchRun) or (
+            isinstance(batch, tuple | list)
+            and all(isinstance(t, Tensor) and t.device == device for t in batch)
         ):
             return batch  # the tensor loaders serve batches already on the device
         return super().transfer_batch_to_device(batch, device, dataloader_idx)

@@ -48,6 +48,7 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     naming it, before anything trains.
     """
     datamodule.setup("fit")  # the regularisers may need the training set size; setup is idempotent
+    datamodule.steps_per_call = cfg.get("steps_per_call", 1)
     with _config_error("model"):
         model = instantiate(
             cfg.model, input_dim=datamodule.input_dim, num_classes=datamodule.num_classes
@@ -64,7 +65,14 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
         objective.prepare(model, datamodule.num_train_samples)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
-    return RegOptModule(model, objective, optimizer, scheduler)
+    clip = cfg.trainer.get("gradient_clip_val"), cfg.trainer.get("gradient_clip_algorithm")
+    return RegOptModule(model, objective, optimizer, scheduler, *clip)
+
+
+def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
+    """The configured Trainer. `trainer.gradient_clip_*` goes to the module instead, which steps
+    the optimiser itself (Lightning clips only for automatic optimisation)."""
+    return instantiate(cfg.trainer, gradient_clip_val=None, gradient_clip_algorithm=None, **kwargs)
 
 
 def build_regularizer(spec: DictConfig) -> Regularizer:
@@ -178,7 +186,14 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     callbacks += [RngStateCheckpoint(), EpochRowsCheckpoint()]  # exact resume
     record = EpochCSVLogger(output_dir / "metrics.csv")
-    trainer: pl.Trainer = instantiate(cfg.trainer, logger=[record, *trackers], callbacks=callbacks)
+    # the module applies trainer.gradient_clip_* itself (it steps the optimiser: docs/benchmarks.md)
+    trainer: pl.Trainer = instantiate(
+        cfg.trainer,
+        logger=[record, *trackers],
+        callbacks=callbacks,
+        gradient_clip_val=None,
+        gradient_clip_algorithm=None,
+    )
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)

@@ -111,6 +111,13 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(
             f"threads={threads!r} is not allowed; allowed: auto or a whole number >= 1"
         )
+    steps = cfg.get("steps_per_call")
+    if steps not in (None, "epoch") and not (
+        isinstance(steps, int) and not isinstance(steps, bool) and steps >= 1
+    ):
+        raise ConfigError(
+            f"steps_per_call={steps!r} is not allowed; allowed: epoch or a whole number >= 1"
+        )
     for key, rule in RULES.items():
         _check(cfg, key, rule)
     for key, choices in CHOICES.items():

@@ -49,8 +49,27 @@ class EpochPermutation:
         return math.ceil(self.size / self.world_size)
 
 
+class BatchRun:
+    """Consecutive batches of one epoch, served as one item: one `training_step` call takes
+    them all (see regopt.module). Each batch is gathered only when it is reached, so a run of a
+    whole epoch holds no second copy of the training set."""
+
+    def __init__(self, loader: TensorLoader, order: Tensor, starts: range) -> None:
+        self.loader, self.order, self.starts = loader, order, starts
+
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+        size = self.loader.batch_size
+        for start in self.starts:
+            index = self.order[start : start + size]
+            yield self.loader.inputs[index], self.loader.targets[index]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
 class TensorLoader:
-    """Iterates (inputs, targets) batches of `batch_size` rows of the given tensors."""
+    """Iterates (inputs, targets) batches of `batch_size` rows of the given tensors; with
+    `batches_per_item` > 1, runs of that many batches (`BatchRun`), in the same order."""
 
     def __init__(
         self,
@@ -62,6 +81,7 @@ class TensorLoader:
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
+        batches_per_item: int = 1,
     ) -> None:
         if len(inputs) != len(targets):
             raise ValueError(
@@ -69,16 +89,25 @@ class TensorLoader:
             )
         self.inputs, self.targets = inputs, targets
         self.batch_size, self.drop_last = batch_size, drop_last
+        self.batches_per_item = max(1, int(batches_per_item))
         self.sampler = EpochPermutation(len(inputs), shuffle, seed, rank, world_size)
         self.batch_sampler = None  # Lightning inspects DataLoader-like attributes; there is none
 
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor] | BatchRun]:
         order = self.sampler.indices().to(self.inputs.device)
         stop = len(order) - (len(order) % self.batch_size if self.drop_last else 0)
-        for start in range(0, stop, self.batch_size):
+        starts = range(0, stop, self.batch_size)
+        if self.batches_per_item > 1:
+            for first in range(0, len(starts), self.batches_per_item):
+                yield BatchRun(self, order, starts[first : first + self.batches_per_item])
+            return
+        for start in starts:
             index = order[start : start + self.batch_size]
             yield self.inputs[index], self.targets[index]
 
-    def __len__(self) -> int:
+    def num_batches(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+    def __len__(self) -> int:
+        return math.ceil(self.num_batches() / self.batches_per_item)

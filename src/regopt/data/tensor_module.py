@@ -18,6 +18,9 @@ class TensorDataModule(pl.LightningDataModule):
     task = "classification"
     input_dim: int
     num_classes: int
+    # Optimiser steps per training_step call (the config's `steps_per_call`, set by the
+    # pipeline): "epoch" or a whole number. See batches_per_call for when it is 1.
+    steps_per_call: int | str = 1
 
     def __init__(self, batch_size: int = 32, eval_batch_size: int = 2048, seed: int = 0) -> None:
         super().__init__()
@@ -48,8 +51,11 @@ class TensorDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> TensorLoader:
         rank, world = self._rank_and_world()
-        return TensorLoader(self.x_train, self.y_train, self.batch_size, shuffle=True,
-                            seed=self.seed, rank=rank, world_size=world)  # fmt: skip
+        loader = TensorLoader(self.x_train, self.y_train, self.batch_size, shuffle=True,
+                              seed=self.seed, rank=rank, world_size=world)  # fmt: skip
+        loader.batches_per_item = batches_per_call(self.steps_per_call, self.trainer,
+                                                   loader.num_batches())  # fmt: skip
+        return loader
 
     def train_eval_dataloader(self, max_samples: int) -> TensorLoader:
         """A fixed subset of the training set (its training labels), unshuffled and whole on
@@ -62,3 +68,24 @@ class TensorDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> TensorLoader:
         return TensorLoader(self.x_val, self.y_val, self.eval_batch_size, shuffle=False)
+
+
+def batches_per_call(requested: int | str, trainer: pl.Trainer | None, epoch_batches: int) -> int:
+    """Batches per training_step call: `requested` ("epoch" = all of them), or 1 wherever
+    Lightning must see every batch: several processes (DDP synchronises each backward with its
+    own forward), or a trainer limit counted in batches or steps."""
+    if trainer is None or trainer.world_size > 1:
+        return 1
+    whole_epoch = (None, 1.0)  # an int 1 is one batch; the float 1.0 is the whole epoch
+    per_batch_limits = (
+        trainer.max_steps not in (-1, None),
+        not any(_same(trainer.limit_train_batches, v) for v in whole_epoch),
+        not any(_same(trainer.val_check_interval, v) for v in whole_epoch),
+    )
+    if any(per_batch_limits):
+        return 1
+    return max(1, epoch_batches if requested == "epoch" else int(requested))
+
+
+def _same(value: object, reference: object) -> bool:
+    return type(value) is type(reference) and value == reference
