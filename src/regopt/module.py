@@ -9,6 +9,7 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from regopt.divergence import Diverged
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.running_means import RunningMeans
@@ -44,7 +45,6 @@ class RegOptModule(pl.LightningModule):
         train_names = ["loss", "loss_data", *objective.penalty_names("train"), *metrics]
         self._train_means = RunningMeans(train_names)
         self._val_means = RunningMeans(["loss", *objective.penalty_names("val"), *metrics])
-        self.divergence: dict[str, int] | None = None  # set when the objective stops being finite
         self._strengths: dict[str, float] = {}
 
     def forward(self, x: Tensor) -> Tensor:
@@ -61,9 +61,19 @@ class RegOptModule(pl.LightningModule):
         targets = self.task.targets(x, y)
         outputs = self.model(self.objective.transform_inputs(x))
         terms = self.objective.training_terms(outputs, targets)
+        self._stop_if_not_finite(terms.total)
         metrics = self.task.metrics(outputs, targets)
         self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
         return terms.total
+
+    def _stop_if_not_finite(self, loss: Tensor) -> None:
+        """Raise Diverged before backward, so the optimiser never applies a non-finite loss.
+        Every rank agrees (one boolean all-reduce under DDP), so all stop at the same step."""
+        bad = not bool(torch.isfinite(loss))  # the one host sync per step
+        if self.trainer.world_size > 1:
+            bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
+        if bad:
+            raise Diverged(self.current_epoch, self.global_step, float(loss.detach()))
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)
@@ -81,9 +91,6 @@ class RegOptModule(pl.LightningModule):
             at_end = self.objective.weighted_penalties()
         if at_end:
             self._log_epoch({f"penalty/{name}": value for name, value in at_end.items()})
-        if not torch.isfinite(means["loss"]):
-            self.divergence = {"epoch": self.current_epoch, "step": self.global_step}
-            self.trainer.should_stop = True
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch

@@ -11,6 +11,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from regopt.diagnostics.verdict import Diagnosis, VerdictRules, diagnose_rows
+from regopt.divergence import Diverged
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
@@ -46,9 +47,11 @@ def diagnosis_for(
     if status == "running":
         return None
     if status == "diverged":
-        epoch = (extra.get("diverged_at") or {}).get("epoch")
+        at = extra.get("diverged_at") or {}
         return Diagnosis(
-            "diverged", f"diverged at epoch {epoch}: the objective stopped being finite"
+            "diverged",
+            f"diverged at epoch {at.get('epoch')}, step {at.get('step')}: the training loss was "
+            f"{at.get('loss')}",
         )
     return diagnose_rows(rows, rules)
 
@@ -94,11 +97,7 @@ class RunRecord(Callback):
         self._write(trainer, pl_module, "running")
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        divergence = getattr(pl_module, "divergence", None)
-        if divergence is not None:
-            self._write(trainer, pl_module, "diverged", diverged_at=divergence)
-        else:
-            self._write(trainer, pl_module, "completed")
+        self._write(trainer, pl_module, "completed")
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -106,5 +105,8 @@ class RunRecord(Callback):
         for logger in trainer.loggers:
             if isinstance(logger, EpochCSVLogger):
                 logger.flush()
+        if isinstance(exception, Diverged):  # a result, not an error: the record says where
+            self._write(trainer, pl_module, "diverged", diverged_at=exception.where())
+            return
         error = f"{type(exception).__name__}: {exception}"
         self._write(trainer, pl_module, "failed", error=error)

@@ -1,0 +1,61 @@
+"""A non-finite training loss stops the run at that step: recorded as diverged, with the
+completed epochs' metrics and the last good (finite) checkpoint."""
+
+from __future__ import annotations
+
+import torch
+
+from conftest import read_metrics, read_summary, run_cli, run_job
+
+# SGD at lr 0.05 trains normally in epoch 0; StepLR then multiplies lr by 1e9 for epoch 1, where
+# the loss stops being finite within a few steps. 359 training samples, batches of 32: 12 steps
+# an epoch, so epoch 1 starts at global step 12.
+DIVERGES_IN_EPOCH_1 = ["optimizer=sgd", "scheduler=step", "scheduler.step_size=1",
+                       "scheduler.gamma=1e9", "trainer.max_epochs=4"]  # fmt: skip
+
+
+def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint(tmp_path):
+    summary = run_job(DIVERGES_IN_EPOCH_1, tmp_path)
+    assert summary["status"] == "diverged"
+    at = summary["diverged_at"]
+    assert at["epoch"] == 1 and 12 <= at["step"] < 24  # inside epoch 1, stopped at once
+    assert at["loss"] in ("nan", "inf", "-inf")
+    assert summary["verdict"].startswith(f"diverged at epoch 1, step {at['step']}")
+    rows = read_metrics(tmp_path)
+    assert [row["epoch"] for row in rows] == [0]  # the completed epoch only
+    assert all(torch.isfinite(torch.tensor(v)) for v in rows[0].values())
+    assert summary["epochs"] == 1 and summary["best"]["epoch"] == 0
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (checkpoint["epoch"], checkpoint["global_step"]) == (0, 12)  # end of epoch 0
+    tensors = list(checkpoint["state_dict"].values())
+    assert tensors and all(torch.isfinite(t).all() for t in tensors)
+    assert (tmp_path / "curves.png").is_file()
+
+
+def test_the_bad_step_is_never_applied(tmp_path, monkeypatch):
+    """The loss of the diverging step is checked before backward: the optimiser steps exactly
+    `step` times, so the weights it leaves are the finite ones of the step before."""
+    from regopt.module import RegOptModule
+
+    steps, modules = [], []
+    original = RegOptModule.optimizer_step
+
+    def counting(self, *args, **kwargs):
+        modules[:] = [self]
+        original(self, *args, **kwargs)
+        steps.append(self.global_step)
+
+    monkeypatch.setattr(RegOptModule, "optimizer_step", counting)
+    summary = run_job([*DIVERGES_IN_EPOCH_1, "callbacks=none", "diagnostics=none"], tmp_path)
+    assert summary["status"] == "diverged"
+    assert len(steps) == summary["diverged_at"]["step"]
+    assert all(torch.isfinite(p).all() for p in modules[0].parameters())  # the weights it ended at
+
+
+def test_a_diverged_single_run_exits_zero_with_its_record(tmp_path):
+    result = run_cli([*DIVERGES_IN_EPOCH_1, "logger=none", f"hydra.run.dir={tmp_path}/run"],
+                     tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "run diverged: the training loss is" in result.stderr + result.stdout
+    assert read_summary(tmp_path / "run")["status"] == "diverged"
