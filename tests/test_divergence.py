@@ -3,6 +3,7 @@ completed epochs' metrics and the last good (finite) checkpoint."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from conftest import read_metrics, read_summary, run_cli, run_job
@@ -14,13 +15,29 @@ DIVERGES_IN_EPOCH_1 = ["optimizer=sgd", "scheduler=step", "scheduler.step_size=1
                        "scheduler.gamma=1e9", "trainer.max_epochs=4"]  # fmt: skip
 
 
-def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint(tmp_path):
+def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint(
+    tmp_path, monkeypatch
+):
+    from regopt.module import RegOptModule
+
+    steps, modules = [], []  # the optimiser steps taken, and the module that took them
+    original = RegOptModule.optimizer_step
+
+    def counting(self, *args, **kwargs):
+        modules[:] = [self]
+        original(self, *args, **kwargs)
+        steps.append(self.global_step)
+
+    monkeypatch.setattr(RegOptModule, "optimizer_step", counting)
     summary = run_job(DIVERGES_IN_EPOCH_1, tmp_path)
     assert summary["status"] == "diverged"
     at = summary["diverged_at"]
     assert at["epoch"] == 1 and 12 <= at["step"] < 24  # inside epoch 1, stopped at once
     assert at["loss"] in ("nan", "inf", "-inf")
     assert summary["verdict"].startswith(f"diverged at epoch 1, step {at['step']}")
+    # the bad step was never applied: `step` optimiser steps, and the weights they left are finite
+    assert len(steps) == at["step"]
+    assert all(torch.isfinite(p).all() for p in modules[0].parameters())
     rows = read_metrics(tmp_path)
     assert [row["epoch"] for row in rows] == [0]  # the completed epoch only
     assert all(torch.isfinite(torch.tensor(v)) for v in rows[0].values())
@@ -32,26 +49,6 @@ def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint
     assert (tmp_path / "curves.png").is_file()
 
 
-def test_the_bad_step_is_never_applied(tmp_path, monkeypatch):
-    """The loss of the diverging step is checked before backward: the optimiser steps exactly
-    `step` times, so the weights it leaves are the finite ones of the step before."""
-    from regopt.module import RegOptModule
-
-    steps, modules = [], []
-    original = RegOptModule.optimizer_step
-
-    def counting(self, *args, **kwargs):
-        modules[:] = [self]
-        original(self, *args, **kwargs)
-        steps.append(self.global_step)
-
-    monkeypatch.setattr(RegOptModule, "optimizer_step", counting)
-    summary = run_job([*DIVERGES_IN_EPOCH_1, "callbacks=none", "diagnostics=none"], tmp_path)
-    assert summary["status"] == "diverged"
-    assert len(steps) == summary["diverged_at"]["step"]
-    assert all(torch.isfinite(p).all() for p in modules[0].parameters())  # the weights it ended at
-
-
 def test_a_diverged_single_run_exits_zero_with_its_record(tmp_path):
     result = run_cli([*DIVERGES_IN_EPOCH_1, "logger=none", f"hydra.run.dir={tmp_path}/run"],
                      tmp_path)  # fmt: skip
@@ -59,3 +56,16 @@ def test_a_diverged_single_run_exits_zero_with_its_record(tmp_path):
     assert "Traceback" not in result.stderr
     assert "run diverged: the training loss is" in result.stderr + result.stdout
     assert read_summary(tmp_path / "run")["status"] == "diverged"
+
+
+@pytest.mark.slow
+def test_ddp_cpu_divergence_is_recorded_by_rank_zero(tmp_path):
+    """Under ddp_spawn the child processes die with the exception: the record is written when
+    the loss is found, and the parent keeps it."""
+    run_dir = tmp_path / "run"
+    result = run_cli([*DIVERGES_IN_EPOCH_1, "trainer=ddp_cpu", "logger=none",
+                      f"hydra.run.dir={run_dir}"], tmp_path, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = read_summary(run_dir)
+    assert summary["status"] == "diverged" and summary["diverged_at"]["epoch"] == 1
+    assert [row["epoch"] for row in read_metrics(run_dir)] == [0]

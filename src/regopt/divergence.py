@@ -1,9 +1,9 @@
 """A training loss that is not finite ends the run at once, before the optimiser applies it.
 
 The module checks each step's objective (one host sync per step; on CPU it costs nothing
-measurable, see docs/reliability.md) and raises `Diverged`. Lightning then calls the callbacks'
-`on_exception`: RunRecord writes `status: diverged` with the epoch and global step, metrics.csv
-keeps the completed epochs, and no checkpoint is written after the last good epoch.
+measurable, see docs/reliability.md), calls the `on_diverged` hook of the callbacks that have one
+(RunRecord writes `status: diverged` with the epoch and global step, and metrics.csv with the
+completed epochs) and raises `Diverged`, so no checkpoint is written after the last good epoch.
 """
 
 from __future__ import annotations

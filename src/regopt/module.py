@@ -72,8 +72,13 @@ class RegOptModule(pl.LightningModule):
         bad = not bool(torch.isfinite(loss))  # the one host sync per step
         if self.trainer.world_size > 1:
             bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
-        if bad:
-            raise Diverged(self.current_epoch, self.global_step, float(loss.detach()))
+        if not bad:
+            return
+        diverged = Diverged(self.current_epoch, self.global_step, float(loss.detach()))
+        for callback in self.trainer.callbacks:  # RunRecord: here, since a spawned DDP process
+            if hasattr(callback, "on_diverged"):  # dies with the exception, no on_exception
+                callback.on_diverged(self.trainer, self, diverged)
+        raise diverged
 
     def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
         super().optimizer_step(*args, **kwargs)

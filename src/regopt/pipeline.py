@@ -146,6 +146,7 @@ def run(cfg: DictConfig) -> float | None:
         summary = fit(cfg, output_dir)
     except Exception as error:
         if _status(output_dir) == "diverged":  # a child process's Diverged (ddp_spawn)
+            log.warning(f"run diverged: see {output_dir / 'summary.json'}")
             return float("nan")
         mark_failed(output_dir / "summary.json", error)
         if not is_multirun():

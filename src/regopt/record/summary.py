@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -99,14 +100,30 @@ class RunRecord(Callback):
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._write(trainer, pl_module, "completed")
 
+    def on_diverged(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, diverged: Diverged
+    ) -> None:
+        """A result, not an error: the record says where, and keeps the completed epochs."""
+        _flush_record(trainer)
+        self._write(trainer, pl_module, "diverged", diverged_at=diverged.where())
+
+    def _status_on_disk(self) -> str | None:
+        try:
+            return json.loads(self.path.read_text()).get("status")
+        except (OSError, ValueError):
+            return None
+
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        for logger in trainer.loggers:
-            if isinstance(logger, EpochCSVLogger):
-                logger.flush()
-        if isinstance(exception, Diverged):  # a result, not an error: the record says where
-            self._write(trainer, pl_module, "diverged", diverged_at=exception.where())
-            return
+        _flush_record(trainer)
+        if isinstance(exception, Diverged) or self._status_on_disk() == "diverged":
+            return  # recorded by on_diverged (in a ddp_spawn child, whose parent gets here)
         error = f"{type(exception).__name__}: {exception}"
         self._write(trainer, pl_module, "failed", error=error)
+
+
+def _flush_record(trainer: pl.Trainer) -> None:
+    for logger in trainer.loggers:
+        if isinstance(logger, EpochCSVLogger):
+            logger.flush()
