@@ -60,4 +60,4 @@ test-slow: install
 	$(VENV)/bin/pytest -m slow -q -p no:cacheprovider || [ $$? -eq 5 ]  # 5: no slow test selected
 
 clean:
-	rm -rf logs .pytest_cache .ruff_cache
+	rm -rf logs .pytest_cache .ruff_cache .hypothesis

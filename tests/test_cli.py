@@ -28,10 +28,18 @@ from conftest import read_metrics, read_summary, run_cli
         ("verdict.smooth_window=4", ["verdict.smooth_window", "4", "odd whole number"]),
         ("data.random_labels=yes", ["data.random_labels", "true, false"]),
         ("diagnostics=nope", ["diagnostics=nope", "default", "none"]),
+        ("model.widths=[a]", ["model.widths=['a']", "a list, each a whole number >= 1"]),
+        ("trainer.accelerator=5", ["trainer.accelerator=5", "cpu, gpu"]),
+        ("seed=x", ["seed='x'", "whole number"]),
+        ("+optimizer.foo=1", ["optimizer.foo=1", "not a key", "lr"]),
+        (
+            "regularizer=[] regularizer.l2.weight=0.1",
+            ["regularizer.l2.weight=0.1", "not selected", "regularizer=[l2]"],
+        ),
     ],
 )
 def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str], tmp_path) -> None:
-    result = run_cli([override, "trainer.max_epochs=1"], tmp_path, timeout=60)
+    result = run_cli([*override.split(), "trainer.max_epochs=1"], tmp_path, timeout=60)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -41,6 +49,12 @@ def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str]
     assert not (tmp_path / "logs" / "runs").exists() or not any(
         (tmp_path / "logs" / "runs").rglob("summary.json")
     )
+
+
+def test_regopt_debug_shows_the_traceback_of_a_config_error(tmp_path) -> None:
+    result = run_cli(["seed=x"], tmp_path, env={"REGOPT_DEBUG": "1"}, timeout=60)
+    assert result.returncode != 0
+    assert "Traceback" in result.stderr and "ConfigError: seed='x'" in result.stderr
 
 
 def test_cfg_job_prints_the_config_without_training(tmp_path) -> None:

@@ -11,6 +11,9 @@ from hydra.utils import instantiate
 import regopt.regularizers
 from conftest import ROOT, compose_config, read_metrics, run_job
 from regopt.config.cli_errors import ConfigError
+from regopt.config.schemas import REGISTRY
+from regopt.config.schemas import regularizer as regularizer_schemas
+from regopt.config.validate import validate_config
 from regopt.pipeline import build_module
 
 FILE_BLOCK = re.compile(r'```\w+ title="([^"]+)"\n(.*?)```', re.DOTALL)
@@ -19,7 +22,8 @@ FILE_BLOCK = re.compile(r'```\w+ title="([^"]+)"\n(.*?)```', re.DOTALL)
 def test_worked_example_trains_from_its_two_files_alone(tmp_path, monkeypatch) -> None:
     files = dict(FILE_BLOCK.findall((ROOT / "docs" / "regularizers.md").read_text()))
     assert set(files) == {"src/regopt/regularizers/confidence.py",
-                          "conf/regularizer/confidence.yaml"}  # fmt: skip
+                          "conf/regularizer/confidence.yaml",
+                          "src/regopt/config/schemas/regularizer.py"}  # fmt: skip
     assert not (ROOT / "src/regopt/regularizers/confidence.py").exists()  # it is not shipped
     # The class goes into a directory added to the package's path, the YAML into a config dir
     # Hydra searches too: the repository itself is left untouched.
@@ -30,6 +34,9 @@ def test_worked_example_trains_from_its_two_files_alone(tmp_path, monkeypatch) -
     (conf_dir / "regularizer" / "confidence.yaml").write_text(
         files["conf/regularizer/confidence.yaml"]
     )
+    # the schema lines run as if appended to the schema module, into a copy of the registry
+    monkeypatch.setitem(REGISTRY, "regularizer", dict(REGISTRY["regularizer"]))
+    exec(files["src/regopt/config/schemas/regularizer.py"], dict(vars(regularizer_schemas)))
     monkeypatch.setattr(regopt.regularizers, "__path__",
                         [*regopt.regularizers.__path__, str(package_dir)])  # fmt: skip
 
@@ -46,8 +53,12 @@ def test_worked_example_trains_from_its_two_files_alone(tmp_path, monkeypatch) -
         parts = row["train/loss_data"] + row["train/penalty/confidence"] + row["train/penalty/l2"]
         assert row["train/loss"] == pytest.approx(parts, rel=1e-5)
 
-    # the class's own check of its settings is reported as a config error naming the key (here
-    # without validate.py's earlier range rule, which a new key would not have)
+    # the schema refuses a bad value before anything heavy; the class's own check of its settings
+    # is also reported as a config error naming the key
+    bad = compose_config([f"hydra.searchpath=[file://{conf_dir}]", "regularizer=confidence",
+                          "regularizer.confidence.weight=-1"], tmp_path / "bad")  # fmt: skip
+    with pytest.raises(ConfigError, match=r"^regularizer.confidence.weight=-1 is out of range"):
+        validate_config(bad)
     cfg = compose_config([f"hydra.searchpath=[file://{conf_dir}]", "regularizer=confidence",
                           "regularizer.confidence.weight=-1"], tmp_path / "bad")  # fmt: skip
     with pytest.raises(ConfigError, match=r"^regularizer.confidence: weight=-1; allowed: a number"):

@@ -53,7 +53,7 @@ def test_schedule_rejects_bad_settings() -> None:
     ("override", "message"),
     [
         ("regularizer.l2.schedule.kind=sometimes", "schedule.kind='sometimes' is not allowed"),
-        ("regularizer.l2.schedule.kind=linear", "regularizer.l2.schedule.end=None with"),
+        ("regularizer.l2.schedule.kind=linear", "regularizer.l2.schedule.end=null with"),
         ("schedule.start=-1", "schedule.start=-1 is out of range"),
     ],
 )  # fmt: skip

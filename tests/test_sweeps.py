@@ -30,8 +30,9 @@ def test_failed_and_diverged_jobs_are_recorded_and_the_sweep_goes_on(tmp_path) -
     failed = read_summary(sweep_jobs(tmp_path)[1])
     assert "train_size = 5" in failed["error"]
     diverged = read_summary(sweep_jobs(tmp_path)[2])
-    assert diverged["diverged_at"]["epoch"] == 0
-    assert len(read_metrics(sweep_jobs(tmp_path)[2])) == 1  # stopped after the diverged epoch
+    assert diverged["diverged_at"]["epoch"] == 0 and diverged["diverged_at"]["step"] >= 1
+    assert diverged["epochs"] == 0  # stopped inside epoch 0: no completed epoch to record
+    assert not (sweep_jobs(tmp_path)[2] / "checkpoints" / "last.ckpt").exists()
 
 
 def test_a_bad_value_in_a_sweep_fails_only_its_job(tmp_path) -> None:

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from regopt.data.tensor_loader import BatchRun
+from regopt.divergence import Diverged
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.running_means import RunningMeans
@@ -60,7 +61,6 @@ class RegOptModule(pl.LightningModule):
         train_names = ["loss", "loss_data", *objective.penalty_names("train"), *metrics]
         self._train_means = RunningMeans(train_names)
         self._val_means = RunningMeans(["loss", *objective.penalty_names("val"), *metrics])
-        self.divergence: dict[str, int] | None = None  # set when the objective stops being finite
         self._strengths: dict[str, float] = {}
 
     def forward(self, x: Tensor) -> Tensor:
@@ -86,6 +86,7 @@ class RegOptModule(pl.LightningModule):
         targets = self.task.targets(x, y)
         outputs = self.model(self.objective.transform_inputs(x))
         terms = self.objective.training_terms(outputs, targets)
+        self._stop_if_not_finite(terms.total)
         metrics = self.task.metrics(outputs, targets)
         self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
         optimizer.zero_grad()
@@ -94,6 +95,20 @@ class RegOptModule(pl.LightningModule):
             self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
         optimizer.step()
         self.objective.after_step()
+
+    def _stop_if_not_finite(self, loss: Tensor) -> None:
+        """Raise Diverged before backward, so the optimiser never applies a non-finite loss.
+        Every rank agrees (one boolean all-reduce under DDP), so all stop at the same step."""
+        bad = not bool(torch.isfinite(loss))  # the one host sync per step
+        if self.trainer.world_size > 1:
+            bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
+        if not bad:
+            return
+        diverged = Diverged(self.current_epoch, self.global_step, float(loss.detach()))
+        for callback in self.trainer.callbacks:  # RunRecord: here, since a spawned DDP process
+            if hasattr(callback, "on_diverged"):  # dies with the exception, no on_exception
+                callback.on_diverged(self.trainer, self, diverged)
+        raise diverged
 
     def on_train_epoch_end(self) -> None:
         means = self._train_means.compute_and_reset()
@@ -108,9 +123,6 @@ class RegOptModule(pl.LightningModule):
             at_end = self.objective.weighted_penalties()
         if at_end:
             self._log_epoch({f"penalty/{name}": value for name, value in at_end.items()})
-        if not torch.isfinite(means["loss"]):
-            self.divergence = {"epoch": self.current_epoch, "step": self.global_step}
-            self.trainer.should_stop = True
         scheduler = self.lr_schedulers()
         if scheduler is not None:  # after the epoch's lr was logged, before the checkpoint
             scheduler.step()

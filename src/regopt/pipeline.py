@@ -16,6 +16,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.config.cli_errors import ConfigError
+from regopt.divergence import Diverged
 from regopt.module import RegOptModule
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
@@ -152,6 +153,9 @@ def run(cfg: DictConfig) -> float | None:
     try:
         summary = fit(cfg, output_dir)
     except Exception as error:
+        if _status(output_dir) == "diverged":  # a child process's Diverged (ddp_spawn)
+            log.warning(f"run diverged: see {output_dir / 'summary.json'}")
+            return float("nan")
         mark_failed(output_dir / "summary.json", error)
         if not is_multirun():
             raise
@@ -162,6 +166,13 @@ def run(cfg: DictConfig) -> float | None:
     if summary["status"] != "completed":
         return float("nan")
     return summary["best"]["val/loss"]
+
+
+def _status(output_dir: Path) -> str | None:
+    try:
+        return json.loads((output_dir / "summary.json").read_text()).get("status")
+    except (OSError, ValueError):
+        return None
 
 
 def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
@@ -197,6 +208,8 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+    except Diverged as diverged:  # RunRecord has recorded it: a result, not a crash
+        log.warning(f"run diverged: {diverged}; the record ends with the last good epoch")
     finally:
         for tracker in trackers:
             finish_wandb(tracker)

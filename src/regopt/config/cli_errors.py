@@ -66,7 +66,7 @@ def describe_config_error(ex: BaseException) -> str:
         return f"{group}={name} is not an option of '{group}'; allowed: {allowed}"
     cause = ex.__cause__
     if isinstance(cause, ConfigKeyError | ConfigAttributeError) and "not in struct" in str(cause):
-        return _unknown_key(cause)
+        return _unknown_key(cause, _override_of(ex))
     if isinstance(ex, OmegaConfBaseException):
         return _omegaconf_message(ex)
     if isinstance(cause, OmegaConfBaseException):
@@ -79,14 +79,43 @@ def _group_options(group: str) -> list[str]:
     return [path.stem for path in (CONFIG_DIR / group).glob("*.yaml")]
 
 
-def _unknown_key(cause: OmegaConfBaseException) -> str:
+def _override_of(ex: BaseException) -> tuple[str, str] | None:
+    """The key and value of the override Hydra could not apply, from its message."""
+    match = re.search(r"use \+(?P<key>[^=\s]+)=(?P<value>.*)", str(ex))
+    return (match["key"], match["value"].strip()) if match else None
+
+
+def _unknown_key(cause: OmegaConfBaseException, override: tuple[str, str] | None) -> str:
     full_key = getattr(cause, "full_key", None) or getattr(cause, "key", "?")
     parent = getattr(cause, "parent_node", None)
-    allowed = ""
+    keys = []
     if parent is not None and hasattr(parent, "keys"):
         keys = sorted(str(k) for k in parent if not str(k).startswith("_"))
-        allowed = f"; allowed keys here: {', '.join(keys)}" if keys else ""
-    return f"'{full_key}' is not a config key{allowed} (to add a new key use +{full_key}=...)"
+    key, value = override or (full_key, "...")
+    if key.startswith("regularizer.") and full_key.count(".") <= 1:
+        name = key.split(".")[1]
+        selected = keys if full_key != "regularizer" else []
+        return (
+            f"{key}={value} sets regulariser '{name}', which is not selected (selected: "
+            f"{', '.join(selected) or 'none'}); allowed: select it, e.g. "
+            f"'regularizer=[{','.join([*selected, name])}]', or drop the override"
+        )
+    allowed = f"; allowed keys here: {', '.join(keys)}" if keys else ""
+    hint = ""
+    if parent is not None and _schema_knows(full_key, parent):
+        hint = f" (a key its schema knows: add it with +{key}={value})"
+    return f"'{full_key}' is not a config key ({key}={value}){allowed}{hint}"
+
+
+def _schema_knows(full_key: str, parent: Any) -> bool:
+    """Whether the schema of the node this key would go in has a field of that name."""
+    from regopt.config.schema import fields_of
+    from regopt.config.schemas import REGISTRY
+
+    group, _, name = full_key.rpartition(".")
+    target = parent.get("_target_") if hasattr(parent, "get") else None
+    schema = REGISTRY.get(group.split(".")[0], {}).get(target)
+    return schema is not None and name in fields_of(schema)
 
 
 def _omegaconf_message(ex: OmegaConfBaseException) -> str:

@@ -16,16 +16,18 @@ from regopt.config.cli_errors import CONFIG_DIR
 
 HELP_FLAGS = ("--help", "-h")
 HEADER = """\
-regopt-train: compose a regulariser with an optimiser, train, and read the overfitting diagnostics.
+regopt-train: train one job (or a sweep, with -m) of regularisation versus optimisation.
 
-Usage:
-  regopt-train [group=option ...] [key=value ...]        one run
-  regopt-train -m group=a,b key=1,2                      a sweep (Hydra multirun)
-  regopt-train 'regularizer=[l1,l2]' regularizer.l1.weight=1e-4 optimizer=sgd
-  regopt-train experiment=l2_vs_weight_decay -m          a prepared experiment
-  regopt-train --cfg job                                 print the composed config and stop
+Choose an option of a group with group=option ('regularizer=[l1,l2]' selects several), set a key
+with key=value (optimizer.lr=0.01), add a key its schema knows with +key=value. Every key is typed
+and range-checked before anything trains; a bad one stops in one line, exit code 2
+(REGOPT_DEBUG=1 for the traceback). --cfg job prints the composed config and trains nothing.
 
-Docs: README.md and docs/ (concepts, regularizers, diagnostics, scale, reliability).
+  regopt-train optimizer=sgd 'regularizer=[l1,l2]' regularizer.l1.weight=1e-4
+  regopt-train -m optimizer=sgd,adam seed=0,1,2               a sweep (Hydra multirun)
+  regopt-train -m experiment=l2_vs_weight_decay               a prepared experiment
+
+Docs: README.md, docs/architecture.md, docs/reliability.md.
 """
 # Hydra's own groups that regopt adds options to; Hydra's plugins add more (see --hydra-help).
 HYDRA_GROUPS = ("hydra/launcher", "hydra/sweeper")

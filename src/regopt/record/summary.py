@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
 from regopt.diagnostics.verdict import Diagnosis, VerdictRules, diagnose_rows
+from regopt.divergence import Diverged
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
@@ -46,9 +48,11 @@ def diagnosis_for(
     if status == "running":
         return None
     if status == "diverged":
-        epoch = (extra.get("diverged_at") or {}).get("epoch")
+        at = extra.get("diverged_at") or {}
         return Diagnosis(
-            "diverged", f"diverged at epoch {epoch}: the objective stopped being finite"
+            "diverged",
+            f"diverged at epoch {at.get('epoch')}, step {at.get('step')}: the training loss was "
+            f"{at.get('loss')}",
         )
     return diagnose_rows(rows, rules)
 
@@ -94,17 +98,32 @@ class RunRecord(Callback):
         self._write(trainer, pl_module, "running")
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        divergence = getattr(pl_module, "divergence", None)
-        if divergence is not None:
-            self._write(trainer, pl_module, "diverged", diverged_at=divergence)
-        else:
-            self._write(trainer, pl_module, "completed")
+        self._write(trainer, pl_module, "completed")
+
+    def on_diverged(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, diverged: Diverged
+    ) -> None:
+        """A result, not an error: the record says where, and keeps the completed epochs."""
+        _flush_record(trainer)
+        self._write(trainer, pl_module, "diverged", diverged_at=diverged.where())
+
+    def _status_on_disk(self) -> str | None:
+        try:
+            return json.loads(self.path.read_text()).get("status")
+        except (OSError, ValueError):
+            return None
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
-        for logger in trainer.loggers:
-            if isinstance(logger, EpochCSVLogger):
-                logger.flush()
+        _flush_record(trainer)
+        if isinstance(exception, Diverged) or self._status_on_disk() == "diverged":
+            return  # recorded by on_diverged (in a ddp_spawn child, whose parent gets here)
         error = f"{type(exception).__name__}: {exception}"
         self._write(trainer, pl_module, "failed", error=error)
+
+
+def _flush_record(trainer: pl.Trainer) -> None:
+    for logger in trainer.loggers:
+        if isinstance(logger, EpochCSVLogger):
+            logger.flush()

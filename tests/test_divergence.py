@@ -1,0 +1,71 @@
+"""A non-finite training loss stops the run at that step: recorded as diverged, with the
+completed epochs' metrics and the last good (finite) checkpoint."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from conftest import read_metrics, read_summary, run_cli, run_job
+
+# SGD at lr 0.05 trains normally in epoch 0; StepLR then multiplies lr by 1e9 for epoch 1, where
+# the loss stops being finite within a few steps. 359 training samples, batches of 32: 12 steps
+# an epoch, so epoch 1 starts at global step 12.
+DIVERGES_IN_EPOCH_1 = ["optimizer=sgd", "scheduler=step", "scheduler.step_size=1",
+                       "scheduler.gamma=1e9", "trainer.max_epochs=4"]  # fmt: skip
+
+
+def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint(
+    tmp_path, monkeypatch
+):
+    from regopt.module import RegOptModule
+
+    steps, modules = [], []  # the optimiser steps taken, and the module that took them
+    original = RegOptModule._step  # one optimiser step; raises Diverged before a bad one
+
+    def counting(self, *args, **kwargs):
+        modules[:] = [self]
+        original(self, *args, **kwargs)
+        steps.append(self.global_step)
+
+    monkeypatch.setattr(RegOptModule, "_step", counting)
+    summary = run_job(DIVERGES_IN_EPOCH_1, tmp_path)
+    assert summary["status"] == "diverged"
+    at = summary["diverged_at"]
+    assert at["epoch"] == 1 and 12 <= at["step"] < 24  # inside epoch 1, stopped at once
+    assert at["loss"] in ("nan", "inf", "-inf")
+    assert summary["verdict"].startswith(f"diverged at epoch 1, step {at['step']}")
+    # the bad step was never applied: `step` optimiser steps, and the weights they left are finite
+    assert len(steps) == at["step"]
+    assert all(torch.isfinite(p).all() for p in modules[0].parameters())
+    rows = read_metrics(tmp_path)
+    assert [row["epoch"] for row in rows] == [0]  # the completed epoch only
+    assert all(torch.isfinite(torch.tensor(v)) for v in rows[0].values())
+    assert summary["epochs"] == 1 and summary["best"]["epoch"] == 0
+    checkpoint = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (checkpoint["epoch"], checkpoint["global_step"]) == (0, 12)  # end of epoch 0
+    tensors = list(checkpoint["state_dict"].values())
+    assert tensors and all(torch.isfinite(t).all() for t in tensors)
+    assert (tmp_path / "curves.png").is_file()
+
+
+def test_a_diverged_single_run_exits_zero_with_its_record(tmp_path):
+    result = run_cli([*DIVERGES_IN_EPOCH_1, "logger=none", f"hydra.run.dir={tmp_path}/run"],
+                     tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert "run diverged: the training loss is" in result.stderr + result.stdout
+    assert read_summary(tmp_path / "run")["status"] == "diverged"
+
+
+@pytest.mark.slow
+def test_ddp_cpu_divergence_is_recorded_by_rank_zero(tmp_path):
+    """Under ddp_spawn the child processes die with the exception: the record is written when
+    the loss is found, and the parent keeps it."""
+    run_dir = tmp_path / "run"
+    result = run_cli([*DIVERGES_IN_EPOCH_1, "trainer=ddp_cpu", "logger=none",
+                      f"hydra.run.dir={run_dir}"], tmp_path, timeout=600)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = read_summary(run_dir)
+    assert summary["status"] == "diverged" and summary["diverged_at"]["epoch"] == 1
+    assert [row["epoch"] for row in read_metrics(run_dir)] == [0]
