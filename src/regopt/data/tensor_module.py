@@ -13,11 +13,17 @@ from regopt.data.tensor_loader import TensorLoader
 class TensorDataModule(pl.LightningDataModule):
     """Subclasses say what the data is (`load`, `input_dim`, `num_classes`, `task`); this class
     serves it: shuffled training batches sharded across ranks, the whole validation set on every
-    rank (exact metrics, no padding), all tensors moved once to the training device."""
+    rank (exact metrics, no padding), all tensors moved once to the training device.
+
+    `input_dim` is the number of input features (an MLP flattens); `input_shape` is how a
+    convolutional model views one sample: (channels, length) or (channels, height, width), or None
+    for data with no spatial layout. For regression `num_classes` is the number of outputs.
+    """
 
     task = "classification"
     input_dim: int
     num_classes: int
+    input_shape: tuple[int, ...] | None = None
 
     def __init__(self, batch_size: int = 32, eval_batch_size: int = 2048, seed: int = 0) -> None:
         super().__init__()
