@@ -47,11 +47,26 @@ RULES: dict[str, Rule] = {
     "data.input_dim": POSITIVE_INT,
     "data.num_classes": POSITIVE_INT,
     "data.class_sep": NON_NEGATIVE,
+    "data.teacher_width": POSITIVE_INT,
+    "data.output_dim": POSITIVE_INT,
+    "data.noise_std": NON_NEGATIVE,
+    "data.num_samples": POSITIVE_INT,
+    "data.train_split": Rule(lambda v: 0 < v < 1, "a number in (0, 1)"),
+    "data.final_seq_length": POSITIVE_INT,
+    "data.corr_noise_scale": NON_NEGATIVE,
+    "data.iid_noise_scale": NON_NEGATIVE,
+    "data.scale_coeff": NON_NEGATIVE,
+    "data.shear_scale": NON_NEGATIVE,
+    "data.max_translation": POSITIVE_INT,
+    "data.data_seed": NON_NEGATIVE_INT,
+    "data.val_size": POSITIVE_INT,
     "model.dropout": PROBABILITY_BELOW_ONE,
     "model.prior_std": POSITIVE,
     "model.init_std": POSITIVE,
     "model.eval_samples": NON_NEGATIVE_INT,
     "model.latent_dim": POSITIVE_INT,
+    "model.kernel_size": POSITIVE_INT,
+    "model.hidden": POSITIVE_INT,
     "optimizer.lr": POSITIVE,
     "optimizer.weight_decay": NON_NEGATIVE,
     "optimizer.momentum": FRACTION_CLOSED,
@@ -73,7 +88,7 @@ RULES: dict[str, Rule] = {
     "schedule.start": NON_NEGATIVE_INT,
     "schedule.end": NON_NEGATIVE_INT,
 }
-BOOLEANS = ("data.random_labels", "diagnostics.weights.per_layer")
+BOOLEANS = ("data.random_labels", "data.shuffle_seq", "diagnostics.weights.per_layer")
 # rules applied to every selected regulariser, by its key
 REGULARIZER_RULES: dict[str, Rule] = {
     "weight": NON_NEGATIVE,
