@@ -8,8 +8,9 @@ import math
 import pytest
 import torch
 
-from conftest import read_metrics, read_summary, run_cli, run_job
+from conftest import compose_config, read_metrics, read_summary, run_cli, run_job
 from regopt.config.cli_errors import ConfigError
+from regopt.config.validate import validate_config
 from regopt.data.teacher import TeacherDataModule
 from regopt.models.mlp import MLP
 
@@ -77,3 +78,22 @@ def test_cli_mnist1d_cnn1d_writes_the_full_record(tmp_path) -> None:
     assert summary["status"] == "completed" and summary["epochs"] == 2
     assert "data=mnist1d" in summary["overrides"] and "model=cnn1d" in summary["overrides"]
     assert [r["epoch"] for r in read_metrics(run_dir)] == [0, 1]
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("data=teacher data.noise_std=-0.1", ["data.noise_std", "-0.1", ">= 0"]),
+        ("data=teacher data.n_train=0", ["data.n_train", "whole number >= 1"]),
+        ("data=mnist1d data.train_split=1.0", ["data.train_split", "(0, 1)"]),
+        ("data=mnist1d data.iid_noise_scale=-1", ["data.iid_noise_scale", ">= 0"]),
+        ("data=mnist1d model=cnn1d model.kernel_size=0", ["model.kernel_size", ">= 1"]),
+        ("data=mnist data.parser=fast", ["data.parser", "auto, pandas, liac-arff"]),
+        ("data=cifar10 data.val_size=0", ["data.val_size", ">= 1"]),
+    ],
+)
+def test_new_keys_are_range_checked(override, words, tmp_path) -> None:
+    cfg = compose_config(override.split(), tmp_path)
+    with pytest.raises(ConfigError) as error:
+        validate_config(cfg)
+    assert all(word in str(error.value) for word in words), str(error.value)

@@ -60,6 +60,7 @@ RULES: dict[str, Rule] = {
     "data.max_translation": POSITIVE_INT,
     "data.data_seed": NON_NEGATIVE_INT,
     "data.val_size": POSITIVE_INT,
+    "data.test_rows": POSITIVE_INT,
     "model.dropout": PROBABILITY_BELOW_ONE,
     "model.prior_std": POSITIVE,
     "model.init_std": POSITIVE,
@@ -105,6 +106,7 @@ REGULARIZER_RULES: dict[str, Rule] = {
 CHOICES: dict[str, tuple[str | bool, ...]] = {
     "resume": ("auto", "none"),
     "data.normalize": ("standard", "scale", "none"),
+    "data.parser": ("auto", "pandas", "liac-arff"),
     "model.activation": ("relu", "gelu", "tanh", "silu"),
     "model.likelihood": ("bernoulli", "gaussian"),
     "optimizer.weight_decay_params": ("weights", "all"),
