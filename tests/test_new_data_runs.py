@@ -97,3 +97,15 @@ def test_new_keys_are_range_checked(override, words, tmp_path) -> None:
     with pytest.raises(ConfigError) as error:
         validate_config(cfg)
     assert all(word in str(error.value) for word in words), str(error.value)
+
+
+def test_a_classifier_model_refuses_regression_data(tmp_path) -> None:
+    from hydra.utils import instantiate
+
+    from regopt.pipeline import build_module
+
+    cfg = compose_config(["data=teacher", "model=bayes_mlp", "logger=none"], tmp_path)
+    with pytest.raises(
+        ConfigError, match="model: BayesMLP is a classifier; the data's task is regr"
+    ):
+        build_module(cfg, instantiate(cfg.data))

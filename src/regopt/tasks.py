@@ -138,8 +138,15 @@ TASKS = ("classification", "reconstruction", "regression")
 
 
 def make_task(model: nn.Module, datamodule: Any) -> Task:
-    """The model's own task when it declares one (a VAE reconstructs), else the data's."""
-    name = getattr(model, "task", None) or getattr(datamodule, "task", "classification")
+    """The model's own task when it declares one (a VAE reconstructs), else the data's. A model
+    built to classify (the Bayesian MLP averages class probabilities) refuses other data."""
+    data_task = getattr(datamodule, "task", "classification")
+    name = getattr(model, "task", None) or data_task
+    if name == "classification" and data_task != "classification":
+        raise ValueError(
+            f"{type(model).__name__} is a classifier; the data's task is {data_task} "
+            "(use model=mlp)"
+        )
     if name == "classification":
         return Classification(datamodule.num_classes)
     if name == "reconstruction":
