@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from pathlib import Path
 
 import pytest
 
@@ -46,3 +47,13 @@ def test_report_tabulates_and_plots_a_tiny_real_sweep(tmp_path) -> None:
         assert float(row["best_val_mse"]) == pytest.approx(summary["best"]["val/mse"])
         assert f"| {width} | {row['params']} | 1 | " in text
     assert (tmp_path / "double_descent.png").stat().st_size > 10_000
+
+
+def test_the_docs_page_shows_the_committed_result() -> None:
+    root = Path(__file__).resolve().parents[1] / "docs"
+    result = (root / "results" / "double_descent" / "double_descent.md").read_text()
+    page = (root / "data_and_models.md").read_text()
+    rows = [line for line in result.splitlines() if line.startswith("| ")]
+    assert len(rows) == 1 + len(WIDTHS)  # the heading, one row per width
+    assert all(row in page for row in rows)
+    assert "![double descent](results/double_descent/double_descent.png)" in page
