@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train sweep sequential test test-slow bench lint format clean
+.PHONY: install train sweep sequential double-descent test test-slow bench lint format clean
 
 install: $(STAMP)
 
@@ -33,6 +33,15 @@ sequential: install
 	$(VENV)/bin/regopt-train -m experiment=sequential_vs_joint logger=none hydra.sweep.dir="$(SEQ_DIR)" $(ARGS)
 	$(PY) -m regopt.analysis.arms "$(SEQ_DIR)"
 	mkdir -p $(SEQ_DOCS) && cp "$(SEQ_DIR)"/arms.md "$(SEQ_DIR)"/arms.csv "$(SEQ_DIR)"/arms_curves.png $(SEQ_DOCS)/
+
+# experiment=double_descent (42 small jobs on the teacher regression task), its table and plot into
+# the sweep dir, then copied to docs/results/double_descent/ for docs/data_and_models.md.
+DD_DIR ?= logs/multiruns/double_descent_$(shell date +%Y-%m-%d_%H-%M-%S)
+DD_DOCS ?= docs/results/double_descent
+double-descent: install
+	$(VENV)/bin/regopt-train -m experiment=double_descent logger=none hydra.sweep.dir="$(DD_DIR)" $(ARGS)
+	$(PY) -m regopt.analysis.double_descent "$(DD_DIR)"
+	mkdir -p $(DD_DOCS) && cp "$(DD_DIR)"/double_descent.md "$(DD_DIR)"/double_descent.csv "$(DD_DIR)"/double_descent.png $(DD_DOCS)/
 
 bench: install
 	$(PY) scripts/bench.py

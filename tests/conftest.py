@@ -71,6 +71,17 @@ def run_cli(args: list[str], root: Path, env: dict | None = None, timeout: float
     )  # fmt: skip
 
 
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One data cache for the session: MNIST-1D is generated once, never into the repository."""
+    return tmp_path_factory.mktemp("data")
+
+
+@pytest.fixture(autouse=True)
+def _data_dir_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
+    monkeypatch.setenv("REGOPT_DATA_DIR", str(data_dir))
+
+
 @pytest.fixture(autouse=True)
 def _no_wandb_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WANDB_MODE", raising=False)

@@ -7,11 +7,13 @@ import torch
 from hydra.utils import instantiate
 
 from conftest import GROUPS, compose_config, options
+from openml_fixture import write_openml_images
 from regopt.config.validate import validate_config
+from regopt.data.vision import DATASETS as VISION
 from regopt.pipeline import build_module
 
 # options that only fit some other option (the rest are refused in one line: see test_cli)
-NEEDS = {("regularizer", "kl"): ["model=bayes_mlp"]}
+NEEDS = {("regularizer", "kl"): ["model=bayes_mlp"], ("model", "cnn1d"): ["data=mnist1d"]}
 
 
 def test_every_group_has_options() -> None:
@@ -24,6 +26,10 @@ def test_every_group_has_options() -> None:
 )
 def test_option_composes_and_instantiates(group: str, option: str, tmp_path) -> None:
     overrides = [f"{group}={option}", *NEEDS.get((group, option), [])]
+    if group == "data" and option in VISION:  # a tiny local fixture: nothing downloads in tests
+        data_id, shape = VISION[option]
+        write_openml_images(tmp_path, data_id, shape, 30)
+        overrides += [f"data.data_dir={tmp_path}", "data.test_rows=10", "data.parser=liac-arff"]
     if group != "logger":
         overrides.append("logger.wandb.mode=disabled")
     cfg = compose_config(overrides, tmp_path)

@@ -44,14 +44,14 @@ def test_an_option_with_a_key_no_schema_knows_is_refused(tmp_path) -> None:
 
 
 def test_an_option_with_a_new_target_is_refused_naming_the_schema_to_add(tmp_path) -> None:
-    search = write_option(tmp_path / "conf", "model", "cnn",
-                          "_target_: regopt.models.cnn.CNN\nchannels: [8, 16]\n")  # fmt: skip
-    cfg = compose_config([search, "model=cnn"], tmp_path / "run")
+    search = write_option(tmp_path / "conf", "model", "resnet",
+                          "_target_: regopt.models.resnet.ResNet\nchannels: [8, 16]\n")  # fmt: skip
+    cfg = compose_config([search, "model=resnet"], tmp_path / "run")
     with pytest.raises(ConfigError) as caught:
         validate_config(cfg)
     message = str(caught.value)
-    assert message.startswith("model._target_='regopt.models.cnn.CNN' has no schema")
-    assert "@schema('model', 'regopt.models.cnn.CNN')" in message
+    assert message.startswith("model._target_='regopt.models.resnet.ResNet' has no schema")
+    assert "@schema('model', 'regopt.models.resnet.ResNet')" in message
     assert "regopt.models.mlp.MLP" in message  # what is allowed
 
 

@@ -151,16 +151,6 @@ class RegOptModule(pl.LightningModule):
         distributed = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=distributed)
 
-    def transfer_batch_to_device(
-        self, batch: Any, device: torch.device, dataloader_idx: int
-    ) -> Any:
-        if isinstance(batch, BatchRun) or (
-            isinstance(batch, tuple | list)
-            and all(isinstance(t, Tensor) and t.device == device for t in batch)
-        ):
-            return batch  # the tensor loaders serve batches already on the device
-        return super().transfer_batch_to_device(batch, device, dataloader_idx)
-
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.model)
         if self.scheduler_factory is None:

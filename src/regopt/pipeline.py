@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 from collections.abc import Iterator
@@ -11,7 +12,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 from hydra.errors import InstantiationException
-from hydra.utils import instantiate
+from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from regopt.callbacks.rng_state import RngStateCheckpoint
@@ -51,9 +52,7 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     datamodule.setup("fit")  # the regularisers may need the training set size; setup is idempotent
     datamodule.steps_per_call = cfg.get("steps_per_call", 1)
     with _config_error("model"):
-        model = instantiate(
-            cfg.model, input_dim=datamodule.input_dim, num_classes=datamodule.num_classes
-        )
+        model = instantiate(cfg.model, **model_sizes(cfg.model, datamodule))
         task = make_task(model, datamodule)
     regularizers = {}
     for name, spec in (cfg.regularizer or {}).items():
@@ -74,6 +73,23 @@ def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
     """The configured Trainer. `trainer.gradient_clip_*` goes to the module instead, which steps
     the optimiser itself (Lightning clips only for automatic optimisation)."""
     return instantiate(cfg.trainer, gradient_clip_val=None, gradient_clip_algorithm=None, **kwargs)
+
+
+def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> dict[str, Any]:
+    """`input_dim` and `num_classes` for every model; `input_shape` too for a model that takes it
+    (a CNN). A spatial model on data without a layout fails in one line."""
+    sizes: dict[str, Any] = {"input_dim": datamodule.input_dim,
+                             "num_classes": datamodule.num_classes}  # fmt: skip
+    target = get_class(model_cfg._target_)
+    if "input_shape" in inspect.signature(target).parameters:
+        shape = getattr(datamodule, "input_shape", None)
+        if shape is None:
+            raise ConfigError(
+                f"model={target.__name__} needs inputs with a spatial layout; "
+                f"{type(datamodule).__name__} has none (use model=mlp)"
+            )
+        sizes["input_shape"] = tuple(shape)
+    return sizes
 
 
 def build_regularizer(spec: DictConfig) -> Regularizer:

@@ -2,8 +2,8 @@
 
 The data loss of every task is a per-sample negative log-likelihood, averaged over the batch, so the
 objective is the mean loss over the data set (which the L2 `prior_std` conversion and the KL
-scaling rely on). A new task (regression with MSE, say) is one class here and one entry in
-`TASKS`; the LightningModule and the regularisers never test which task they serve.
+scaling rely on). A new task is one class here and one entry in `TASKS`; the LightningModule and
+the regularisers never test which task they serve.
 """
 
 from __future__ import annotations
@@ -106,14 +106,50 @@ class Reconstruction(Task):
         return {"name": self.name, "likelihood": self.likelihood}
 
 
-TASKS = ("classification", "reconstruction")
+class Regression(Task):
+    """Squared error, summed over the output dimensions and averaged over the batch; `mse` and
+    `mae` are means over every output element (equal to the loss's terms when there is one output).
+
+    The squared error is the per-sample NLL of a Gaussian N(f(x), sigma^2 I) with sigma^2 = 1/2,
+    without its constant: -log p = |y - f(x)|^2 / (2 sigma^2) + const. So an L2 penalty's
+    `prior_std` conversion reads it as a Gaussian likelihood of that fixed noise variance.
+    Both metrics are per-sample means, so batch means weighted by batch size average exactly
+    (an R^2 would not: it divides by the batch's own variance).
+    """
+
+    name = "regression"
+    metric_names = ("mse", "mae")
+
+    def loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        return (outputs - targets.view_as(outputs)).pow(2).sum(dim=1).mean()
+
+    def metrics(self, outputs: Tensor, targets: Tensor) -> list[Tensor]:
+        error = outputs - targets.view_as(outputs)
+        return [error.pow(2).mean(), error.abs().mean()]
+
+    def check_data(self, datamodule: Any) -> None:
+        y = getattr(datamodule, "y_train", None)
+        if y is not None and not y.is_floating_point():
+            raise ValueError("a regression task needs real-valued targets (got class labels)")
+
+
+TASKS = ("classification", "reconstruction", "regression")
 
 
 def make_task(model: nn.Module, datamodule: Any) -> Task:
-    """The model's own task when it declares one (a VAE reconstructs), else the data's."""
-    name = getattr(model, "task", None) or getattr(datamodule, "task", "classification")
+    """The model's own task when it declares one (a VAE reconstructs), else the data's. A model
+    built to classify (the Bayesian MLP averages class probabilities) refuses other data."""
+    data_task = getattr(datamodule, "task", "classification")
+    name = getattr(model, "task", None) or data_task
+    if name == "classification" and data_task != "classification":
+        raise ValueError(
+            f"{type(model).__name__} is a classifier; the data's task is {data_task} "
+            "(use model=mlp)"
+        )
     if name == "classification":
         return Classification(datamodule.num_classes)
     if name == "reconstruction":
         return Reconstruction(getattr(model, "likelihood", "bernoulli"))
+    if name == "regression":
+        return Regression()
     raise ValueError(f"task={name!r}; allowed: {', '.join(TASKS)}")

@@ -24,6 +24,7 @@ class DigitsDataModule(TensorDataModule):
     task = "classification"
     input_dim = 64
     num_classes = 10
+    input_shape = (1, 8, 8)  # stored flat; a CNN views each row as one 8x8 image
 
     def __init__(
         self,

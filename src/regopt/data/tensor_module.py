@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
 from regopt.data.splits import fixed_subset
-from regopt.data.tensor_loader import TensorLoader
+from regopt.data.tensor_loader import BatchRun, TensorLoader
 
 
 class TensorDataModule(pl.LightningDataModule):
     """Subclasses say what the data is (`load`, `input_dim`, `num_classes`, `task`); this class
     serves it: shuffled training batches sharded across ranks, the whole validation set on every
-    rank (exact metrics, no padding), all tensors moved once to the training device."""
+    rank (exact metrics, no padding), all tensors moved once to the training device.
+
+    `input_dim` is the number of input features (an MLP flattens); `input_shape` is how a
+    convolutional model views one sample: (channels, length) or (channels, height, width), or None
+    for data with no spatial layout. For regression `num_classes` is the number of outputs.
+    """
 
     task = "classification"
     input_dim: int
     num_classes: int
+    input_shape: tuple[int, ...] | None = None
     # Optimiser steps per training_step call (the config's `steps_per_call`, set by the
     # pipeline): "epoch" or a whole number. See batches_per_call for when it is 1.
     steps_per_call: int | str = 1
@@ -65,6 +73,18 @@ class TensorDataModule(pl.LightningDataModule):
         return TensorLoader(
             self.x_train[index], self.y_train[index], self.eval_batch_size, shuffle=False
         )
+
+    def transfer_batch_to_device(
+        self, batch: Any, device: torch.device, dataloader_idx: int
+    ) -> Any:
+        """Nothing to move: the loaders serve batches (and runs of them) from tensors that already
+        live on the training device (Lightning's own hook walks the batch every step)."""
+        if isinstance(batch, BatchRun) or (
+            isinstance(batch, tuple | list)
+            and all(isinstance(t, Tensor) and t.device == device for t in batch)
+        ):
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def val_dataloader(self) -> TensorLoader:
         return TensorLoader(self.x_val, self.y_val, self.eval_batch_size, shuffle=False)

@@ -1,4 +1,5 @@
-"""`train_eval/loss`, `train_eval/acc` and the true gaps `gap/loss`, `gap/acc`, once per epoch.
+"""`train_eval/<loss and the task's metrics>` and the true gaps `gap/loss`, `gap/acc`
+(classification) or `gap/mse`, `gap/mae` (regression), once per epoch.
 
 The training subset is measured inside the validation epoch (Lightning has already switched to eval
 mode and inference mode there). The gaps need this epoch's `val/loss`, which the module logs in its
@@ -16,10 +17,11 @@ from regopt.diagnostics.subset import LazySubset, evaluate
 
 
 def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Tensor]:
-    """Both gaps are positive when the training subset does better than validation."""
+    """Every gap is positive when the training subset does better than validation."""
     out = {}
-    if "loss" in train_eval and "val/loss" in val:
-        out["gap/loss"] = val["val/loss"].to(train_eval["loss"].device) - train_eval["loss"]
+    for name in ("loss", "mse", "mae"):  # lower is better
+        if name in train_eval and f"val/{name}" in val:
+            out[f"gap/{name}"] = val[f"val/{name}"].to(train_eval[name].device) - train_eval[name]
     if "acc" in train_eval and "val/acc" in val:
         out["gap/acc"] = train_eval["acc"] - val["val/acc"].to(train_eval["acc"].device)
     return out

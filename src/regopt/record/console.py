@@ -30,23 +30,26 @@ def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
             f"weight_decay={opt.get('weight_decay')} ({opt.get('weight_decay_kind')})",
         ),
         ("epochs / time", f"{summary.get('epochs')} epochs in {summary.get('wall_time_s')} s"),
-        (
-            "final train loss / acc",
-            f"{_fmt(final.get('train/loss'))} / {_fmt(final.get('train/acc'))}",
-        ),
-        ("final val loss / acc", f"{_fmt(final.get('val/loss'))} / {_fmt(final.get('val/acc'))}"),
-        (
-            "final gap loss / acc",
-            f"{_fmt(final.get('gap/loss'))} / {_fmt(final.get('gap/acc'))}",
-        ),
-        (
-            "best val loss / acc",
-            f"{_fmt(best.get('val/loss'))} / {_fmt(best.get('val/acc'))} "
-            f"(epoch {_fmt(best.get('epoch'))})",
-        ),
+        *_metric_rows(final, best),
         ("onset epoch", summary.get("onset_epoch")),
         ("verdict", summary.get("verdict")),
         *paths.items(),
     ]
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"  {k.ljust(width)}  {_fmt(v)}" for k, v in rows)
+
+
+def _metric_rows(final: dict[str, Any], best: dict[str, Any]) -> list[tuple[str, str]]:
+    """Loss and accuracy, or loss and mean absolute error for a regression run."""
+    metric = "mae" if final.get("val/mae") is not None else "acc"
+    rows = [
+        (f"final {part} loss / {metric}",
+         f"{_fmt(final.get(f'{part}/loss'))} / {_fmt(final.get(f'{part}/{metric}'))}")
+        for part in ("train", "val", "gap")
+    ]  # fmt: skip
+    rows.append((
+        f"best val loss / {metric}",
+        f"{_fmt(best.get('val/loss'))} / {_fmt(best.get(f'val/{metric}'))} "
+        f"(epoch {_fmt(best.get('epoch'))})",
+    ))  # fmt: skip
+    return rows

@@ -21,9 +21,15 @@ SERIES = {  # panel -> (column, label, style)
         ("train_eval/acc", "train (fixed subset, eval mode)", "--"),
         ("val/acc", "validation", "-"),
     ],
+    "mean absolute error": [  # regression
+        ("train/mae", "train (batches, training mode)", ":"),
+        ("train_eval/mae", "train (fixed subset, eval mode)", "--"),
+        ("val/mae", "validation", "-"),
+    ],
     "gap": [
         ("gap/loss", "gap/loss = val - train_eval", "-"),
         ("gap/acc", "gap/acc = train_eval - val", "--"),
+        ("gap/mae", "gap/mae = val - train_eval", ":"),
     ],
 }
 

@@ -18,6 +18,9 @@ from regopt.record.epoch_csv import EpochCSVLogger
 
 FINAL_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc",
               "train_eval/loss", "train_eval/acc", "gap/loss", "gap/acc")  # fmt: skip
+# The regression task's metrics: in `final` (and `val/*` in `best`) only when the run logged them.
+TASK_KEYS = tuple(f"{part}/{metric}" for part in ("train", "val", "train_eval", "gap")
+                  for metric in ("mse", "mae"))  # fmt: skip
 MONITOR = "val/loss"
 PENALTY_PREFIXES = ("penalty/", "train/penalty/", "train/unweighted/", "val/penalty/",
                     "val/unweighted/")  # fmt: skip
@@ -27,7 +30,7 @@ def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[s
     """`final`: the last epoch's values. `best`: the epoch of lowest val/loss, its loss and acc."""
     final = {key: rows[-1].get(key) for key in FINAL_KEYS} if rows else dict.fromkeys(FINAL_KEYS)
     for key in rows[-1] if rows else ():
-        if key.startswith(PENALTY_PREFIXES):
+        if key.startswith(PENALTY_PREFIXES) or key in TASK_KEYS:
             final[key] = rows[-1][key]
     scored = [r for r in rows if MONITOR in r and math.isfinite(r[MONITOR])]
     if not scored:
@@ -38,6 +41,7 @@ def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[s
         "val/acc": best_row.get("val/acc"),
         "epoch": int(best_row["epoch"]),
     }
+    best.update({k: best_row[k] for k in TASK_KEYS if k.startswith("val/") and k in best_row})
     return final, best
 
 

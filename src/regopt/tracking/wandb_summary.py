@@ -17,10 +17,12 @@ SUMMARY_KEYS = ("status", "onset_epoch", "verdict", "epochs", "wall_time_s")
 
 
 def define_metrics(run: Any) -> None:
-    """Epoch is every metric's x-axis; val/loss is summarised by its minimum, val/acc by its max."""
+    """Epoch is every metric's x-axis; val/loss and the regression errors are summarised by their
+    minimum, val/acc by its max."""
     run.define_metric("epoch")
     run.define_metric("*", step_metric="epoch", step_sync=True)
-    run.define_metric("val/loss", summary="min")
+    for key in ("val/loss", "val/mse", "val/mae"):
+        run.define_metric(key, summary="min")
     run.define_metric("val/acc", summary="max")
 
 

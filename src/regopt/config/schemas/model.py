@@ -40,3 +40,21 @@ class BayesMLP(Layers):
 class VAE(Layers):
     latent_dim: int = key(POSITIVE_INT)
     likelihood: Literal["bernoulli", "gaussian"] = key()
+
+
+@schema("model", "regopt.models.cnn.CNN1D")
+@dataclass
+class CNN1D(Target):
+    channels: list[int] = key(POSITIVE_INT)
+    kernel_size: int = key(POSITIVE_INT)
+    activation: ACTIVATION = key()
+    dropout: float = key(PROBABILITY_BELOW_ONE)
+
+
+@schema("model", "regopt.models.cnn.CNN")
+@dataclass
+class CNN(Target):
+    channels: list[int] = key(POSITIVE_INT)
+    hidden: int = key(POSITIVE_INT)
+    activation: ACTIVATION = key()
+    dropout: float = key(PROBABILITY_BELOW_ONE)

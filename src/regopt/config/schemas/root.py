@@ -40,6 +40,7 @@ class Paths:
     root_dir: str = key()
     log_dir: str = key()
     output_dir: str | None = key()  # null outside a Hydra job (the compose API)
+    data_dir: str = key()  # generated and downloaded data sets (MNIST-1D, vision sets)
 
 
 @dataclass
