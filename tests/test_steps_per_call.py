@@ -32,6 +32,8 @@ def test_a_whole_epoch_per_call_and_one_batch_per_call_give_identical_records(tm
     # the same batches, updates, dropout masks, clipping and lr schedule: bit for bit
     assert records["epoch"] == records["one"] == records["four"]
     assert records["one"][0]["opt/lr"] > records["one"][-1]["opt/lr"]  # the schedule stepped
+    # each row holds the lr its epoch trained with: the base lr in epoch 0, stepped after it
+    assert records["one"][0]["opt/lr"] == pytest.approx(1e-3)
 
 
 class CountSteps(Callback):
