@@ -8,7 +8,6 @@ regopt costs over it is regopt's. Prints one JSON line, as bench_plain.py does.
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 import warnings
@@ -17,7 +16,7 @@ import pytorch_lightning as pl
 import torch
 from torch import nn
 
-from regopt.data.gaussian import gaussian_classes
+from bench_plain import job_arguments, job_data  # scripts/ is on the path when run
 from regopt.data.tensor_loader import TensorLoader
 from regopt.models.mlp import MLP
 
@@ -51,22 +50,13 @@ class FitTimer(pl.Callback):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n-train", type=int, default=10_000)
-    parser.add_argument("--n-val", type=int, default=2_000)
-    parser.add_argument("--input-dim", type=int, default=64)
-    parser.add_argument("--classes", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    args = job_arguments().parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     warnings.filterwarnings("ignore")
-
-    x, y = gaussian_classes(args.n_train + args.n_val, args.input_dim, args.classes, 4.0, args.seed)
-    n = args.n_train
-    train = TensorLoader(x[:n], y[:n], args.batch_size, shuffle=True, seed=args.seed)
-    val = TensorLoader(x[n:], y[n:], 2048, shuffle=False)
+    x_train, y_train, x_val, y_val = job_data(args)
+    train = TensorLoader(x_train, y_train, args.batch_size, shuffle=True, seed=args.seed)
+    val = TensorLoader(x_val, y_val, 2048, shuffle=False)
     torch.manual_seed(args.seed)
     module = Bare(args.input_dim, args.classes, args.lr)
     timer = FitTimer()

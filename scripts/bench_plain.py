@@ -15,7 +15,8 @@ from regopt.data.gaussian import gaussian_classes
 from regopt.models.mlp import MLP
 
 
-def main() -> None:
+def job_arguments() -> argparse.ArgumentParser:
+    """The benchmark job's settings (shared with scripts/bench_lightning.py)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("--n-train", type=int, default=10_000)
     parser.add_argument("--n-val", type=int, default=2_000)
@@ -26,17 +27,21 @@ def main() -> None:
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0)
-    args = parser.parse_args()
+    return parser
+
+
+def job_data(args: argparse.Namespace) -> tuple[torch.Tensor, ...]:
+    """(x_train, y_train, x_val, y_val): regopt's data=synthetic for the same settings."""
+    n = args.n_train
+    x, y = gaussian_classes(n + args.n_val, args.input_dim, args.classes, 4.0, args.seed)
+    return x[:n], y[:n], x[n:], y[n:]
+
+
+def main() -> None:
+    args = job_arguments().parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-
-    x, y = gaussian_classes(args.n_train + args.n_val, args.input_dim, args.classes, 4.0, args.seed)
-    x_train, y_train, x_val, y_val = (
-        x[: args.n_train],
-        y[: args.n_train],
-        x[args.n_train :],
-        y[args.n_train :],
-    )
+    x_train, y_train, x_val, y_val = job_data(args)
     torch.manual_seed(args.seed)
     model = MLP(args.input_dim, args.classes, widths=[512, 512])
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)

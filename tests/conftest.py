@@ -53,6 +53,21 @@ def run_job(overrides: list[str], output_dir: Path) -> dict:
     return read_summary(output_dir)
 
 
+def fit_watched(overrides: list[str], callbacks: list, output_dir: Path):
+    """A real fit wired by the pipeline's own builders, with extra callbacks watching it (no
+    loggers, no record); returns (trainer, module)."""
+    from hydra.utils import instantiate
+
+    from regopt.pipeline import build_module, build_trainer
+
+    cfg = compose_config(["logger=none", "callbacks=none", *overrides], output_dir)
+    datamodule = instantiate(cfg.data)
+    module = build_module(cfg, datamodule)
+    trainer = build_trainer(cfg, logger=False, callbacks=callbacks, enable_model_summary=False)
+    trainer.fit(module, datamodule=datamodule)
+    return trainer, module
+
+
 def read_summary(run_dir: Path) -> dict:
     return json.loads((run_dir / "summary.json").read_text())
 

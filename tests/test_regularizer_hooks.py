@@ -6,14 +6,12 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from pytorch_lightning.callbacks import Callback
 
-from conftest import compose_config
+from conftest import fit_watched
 from regopt.models.mlp import MLP
 from regopt.models.vae import VAE
 from regopt.objective import Objective
-from regopt.pipeline import build_module, build_trainer
 from regopt.regularizers.constraints import MaxNorm
 from regopt.regularizers.data import InputNoise, LabelSmoothing
 from regopt.regularizers.dropout import Dropout, dropout_layers
@@ -21,14 +19,8 @@ from regopt.tasks import Classification, Reconstruction
 
 
 def fit(overrides: list[str], callbacks: list[Callback], tmp_path) -> torch.nn.Module:
-    """A real fit, wired by the pipeline's own builder, with extra callbacks to watch it."""
-    cfg = compose_config(["logger=none", "callbacks=none", *overrides], tmp_path)
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg, datamodule)
-    trainer = build_trainer(cfg, logger=False, callbacks=callbacks,
-                          enable_model_summary=False)  # fmt: skip
-    trainer.fit(module, datamodule=datamodule)
-    return module
+    """A real fit, wired by the pipeline's own builders, with extra callbacks to watch it."""
+    return fit_watched(overrides, callbacks, tmp_path)[1]
 
 
 def test_dropout_sets_p_is_identity_in_eval_and_keeps_the_mean_in_training() -> None:

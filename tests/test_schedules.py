@@ -9,12 +9,12 @@ import pytest
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import Callback
 
-from conftest import compose_config, read_metrics, run_job
+from conftest import compose_config, fit_watched, read_metrics, run_job
 from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
-from regopt.pipeline import build_module, build_trainer
+from regopt.pipeline import build_module
 from regopt.regularizers.constraints import MaxNorm
 from regopt.regularizers.dropout import Dropout, dropout_layers
 from regopt.regularizers.schedule import Schedule
@@ -98,15 +98,10 @@ class RecordDropoutP(Callback):
 
 
 def test_a_real_fit_trains_each_epoch_at_the_scheduled_dropout(tmp_path) -> None:
-    cfg = compose_config(["logger=none", "callbacks=none", "regularizer=dropout",
-                          "regularizer.dropout.p=0.6", "regularizer.dropout.schedule.kind=cosine",
-                          "regularizer.dropout.schedule.end=2", "trainer.max_epochs=3",
-                          "data.train_size=64"], tmp_path)  # fmt: skip
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg, datamodule)
     watch = RecordDropoutP()
-    trainer = build_trainer(cfg, logger=False, callbacks=[watch], enable_model_summary=False)
-    trainer.fit(module, datamodule=datamodule)
+    fit_watched(["regularizer=dropout", "regularizer.dropout.p=0.6",
+                 "regularizer.dropout.schedule.kind=cosine", "regularizer.dropout.schedule.end=2",
+                 "trainer.max_epochs=3", "data.train_size=64"], [watch], tmp_path)  # fmt: skip
     assert sorted(watch.p_by_epoch) == [0, 1, 2]
     for epoch, want in {0: 0.0, 1: 0.3, 2: 0.6}.items():  # 0.6 * (1 - cos(pi * epoch / 2)) / 2
         seen = watch.p_by_epoch[epoch]

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 import torch
-from hydra.utils import instantiate
 from pytorch_lightning.callbacks import Callback
 
-from conftest import compose_config, read_metrics, run_job
+from conftest import compose_config, fit_watched, read_metrics, run_job
 from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.tensor_loader import BatchRun, TensorLoader
 from regopt.data.tensor_module import batches_per_call
-from regopt.pipeline import build_module, build_trainer
 
 JOB = ["data=synthetic", "data.n_train=600", "data.n_val=200", "data.batch_size=64",
        "model.widths=[32]", "regularizer=[l2,dropout]", "optimizer=adam", "scheduler=cosine",
@@ -45,13 +43,9 @@ class CountSteps(Callback):
 
 
 def test_max_steps_is_exact_because_it_falls_back_to_one_batch_per_call(tmp_path) -> None:
-    cfg = compose_config(["logger=none", "callbacks=none", *JOB, "trainer.max_epochs=5",
-                          "+trainer.max_steps=13"], tmp_path)  # fmt: skip
-    datamodule = instantiate(cfg.data)
-    module = build_module(cfg, datamodule)
     counter = CountSteps()
-    trainer = build_trainer(cfg, logger=False, callbacks=[counter], enable_model_summary=False)
-    trainer.fit(module, datamodule=datamodule)
+    trainer, _ = fit_watched([*JOB, "trainer.max_epochs=5", "+trainer.max_steps=13"], [counter],
+                             tmp_path)  # fmt: skip
     assert counter.steps == trainer.global_step == 13  # 10 per epoch: 3 steps into epoch 2
 
 
