@@ -114,6 +114,9 @@ def test_single_run_and_errors(tmp_path: Path, capsys) -> None:
         "1 runs (completed 1)" in text
         and "| run | completed | 20 | 0.3 | 0.1 | 7 | made up |" in text
     )
+    new_dir = tmp_path / "reports" / "new"  # --out into a dir that does not exist yet
+    assert main([str(tmp_path / "run"), "--no-figures", "--out", str(new_dir)]) == 0
+    assert (new_dir / "report.md").read_text() == text
     assert main([str(tmp_path / "missing")]) == 2
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty")]) == 2

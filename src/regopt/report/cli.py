@@ -51,6 +51,7 @@ def build_report(
     figures: bool = True,
 ) -> dict[str, Path]:
     """Writes report.md, report.csv, runs.csv and the figures into `out`; returns their paths."""
+    out.mkdir(parents=True, exist_ok=True)
     swept = swept_keys(runs)
     keys = [k for k in swept if k not in over]
     groups = group_runs(runs, keys)
