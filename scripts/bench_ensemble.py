@@ -7,8 +7,8 @@ differing in seed (initial weights and batch order) and learning rate:
 (b) all at once: the members' weights stacked along a leading member axis, one batched matmul
     (torch.baddbmm) per layer for all members' batches, one backward of the summed losses, and
     Adam's update applied to the stacked tensors with a learning rate per member (the arithmetic of
-    torch.optim.Adam's single-tensor path). torch.func's vmap(grad(...)) computes the same but its
-    per-call transforms cost more than they save here (0.63x on these cores).
+    torch.optim.Adam's single-tensor path). torch.func's vmap(grad(...)) computes the same, but in a
+    trial its per-call transforms cost more than they saved (docs/benchmarks.md).
 It checks that every member of (b) ends at the validation loss of its own run in (a), then prints
 both times and the speed-up as one JSON line. A prototype for a sweep mode: see docs/benchmarks.md.
 
