@@ -4,8 +4,10 @@ regopt steps the optimiser itself (Lightning's manual optimisation), so one `tra
 take several optimiser steps: the data module serves a run of batches (a whole epoch, by default
 on one device) per call, and Lightning's per-batch machinery runs once per run instead of once per
 batch. Each step is what Lightning's automatic optimisation does: forward, zero_grad, backward,
-clip, step, in that order. See docs/benchmarks.md for what this saves and docs/architecture.md
-for when the data module falls back to one batch per call.
+clip, step, in that order, and `trainer.accumulate_grad_batches` means what it means there (the
+loss divided by it, one step per window and at the epoch's last batch). See docs/benchmarks.md
+for what this saves and docs/architecture.md for when the data module falls back to one batch per
+call.
 """
 
 from __future__ import annotations
@@ -45,13 +47,16 @@ class RegOptModule(pl.LightningModule):
         scheduler: Callable[[torch.optim.Optimizer], Any] | None,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
+        accumulate_grad_batches: int | None = 1,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
-        # trainer.gradient_clip_* of the config, applied here: Lightning clips only for
-        # automatic optimisation
+        # trainer.gradient_clip_* and accumulate_grad_batches of the config, applied here:
+        # Lightning does them only for automatic optimisation
         self.gradient_clip_val = gradient_clip_val or None
         self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
+        self.accumulate_grad_batches = int(accumulate_grad_batches or 1)
+        self._batches_this_epoch = 0
         self.model = model
         self.objective = objective
         self.task = objective.task
@@ -71,26 +76,38 @@ class RegOptModule(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._strengths = self.objective.set_epoch(self.current_epoch)
+        self._batches_this_epoch = 0
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
-        """One optimiser step per batch; `batch` is one (inputs, targets) pair or a run of them."""
+        """One optimiser step per batch (per window of accumulated batches); `batch` is one
+        (inputs, targets) pair or a run of them."""
         optimizer = self.optimizers()
         if isinstance(batch, BatchRun):  # Lightning converted a single batch (e.g. to float64)
             convert = self.trainer.precision_plugin.convert_input
-            for x, y in batch:
-                self._step(optimizer, *convert((x, y)))
+            last = len(batch) - 1
+            for i, (x, y) in enumerate(batch):
+                self._step(optimizer, *convert((x, y)), batch.ends_epoch and i == last)
         else:
-            self._step(optimizer, *batch)
+            self._step(optimizer, *batch, batch_idx + 1 == self.trainer.num_training_batches)
 
-    def _step(self, optimizer: Any, x: Tensor, y: Tensor) -> None:
+    def _step(self, optimizer: Any, x: Tensor, y: Tensor, ends_epoch: bool) -> None:
         targets = self.task.targets(x, y)
         outputs = self.model(self.objective.transform_inputs(x))
         terms = self.objective.training_terms(outputs, targets)
         self._stop_if_not_finite(terms.total)
         metrics = self.task.metrics(outputs, targets)
         self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
-        optimizer.zero_grad()
-        self.manual_backward(terms.total)
+        window = self.accumulate_grad_batches
+        position = self._batches_this_epoch % window
+        self._batches_this_epoch += 1
+        steps = position == window - 1 or ends_epoch
+        if position == 0:
+            optimizer.zero_grad()
+        # Under DDP every backward is all-reduced (the wrapper's forward, which decides that, ran
+        # before this call): the same gradients as Lightning's no_sync windows, more communication.
+        self.manual_backward(terms.total / window if window > 1 else terms.total)
+        if not steps:
+            return
         if self.gradient_clip_val:
             self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
         optimizer.step()

@@ -42,6 +42,10 @@ from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
 
+# Trainer keys that the module applies, since it steps the optimiser itself: the Trainer does them
+# only for automatic optimisation (and refuses them otherwise).
+MODULE_STEPPING_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
+
 
 def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptModule:
     """Model, task, regularisers (prepared: they may change the model) and optimiser factory.
@@ -65,14 +69,15 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
         objective.prepare(model, datamodule.num_train_samples)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
-    clip = cfg.trainer.get("gradient_clip_val"), cfg.trainer.get("gradient_clip_algorithm")
-    return RegOptModule(model, objective, optimizer, scheduler, *clip)
+    stepping = {key: cfg.trainer.get(key) for key in MODULE_STEPPING_KEYS}
+    return RegOptModule(model, objective, optimizer, scheduler, **stepping)
 
 
 def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
-    """The configured Trainer. `trainer.gradient_clip_*` goes to the module instead, which steps
-    the optimiser itself (Lightning clips only for automatic optimisation)."""
-    return instantiate(cfg.trainer, gradient_clip_val=None, gradient_clip_algorithm=None, **kwargs)
+    """The configured Trainer, without the keys the module applies (MODULE_STEPPING_KEYS)."""
+    kept_away = {"gradient_clip_val": None, "gradient_clip_algorithm": None,
+                 "accumulate_grad_batches": 1}  # fmt: skip
+    return instantiate(cfg.trainer, **kept_away, **kwargs)
 
 
 def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> dict[str, Any]:
@@ -213,14 +218,7 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     callbacks += [RngStateCheckpoint(), EpochRowsCheckpoint()]  # exact resume
     record = EpochCSVLogger(output_dir / "metrics.csv")
-    # the module applies trainer.gradient_clip_* itself (it steps the optimiser: docs/benchmarks.md)
-    trainer: pl.Trainer = instantiate(
-        cfg.trainer,
-        logger=[record, *trackers],
-        callbacks=callbacks,
-        gradient_clip_val=None,
-        gradient_clip_algorithm=None,
-    )
+    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)

@@ -52,10 +52,14 @@ class EpochPermutation:
 class BatchRun:
     """Consecutive batches of one epoch, served as one item: one `training_step` call takes
     them all (see regopt.module). Each batch is gathered only when it is reached, so a run of a
-    whole epoch holds no second copy of the training set."""
+    whole epoch holds no second copy of the training set. `ends_epoch`: its last batch is the
+    epoch's last (where gradient accumulation steps with a partial window)."""
 
-    def __init__(self, loader: TensorLoader, order: Tensor, starts: range) -> None:
+    def __init__(
+        self, loader: TensorLoader, order: Tensor, starts: range, ends_epoch: bool = True
+    ) -> None:
         self.loader, self.order, self.starts = loader, order, starts
+        self.ends_epoch = ends_epoch
 
     def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         size = self.loader.batch_size
@@ -99,7 +103,8 @@ class TensorLoader:
         starts = range(0, stop, self.batch_size)
         if self.batches_per_item > 1:
             for first in range(0, len(starts), self.batches_per_item):
-                yield BatchRun(self, order, starts[first : first + self.batches_per_item])
+                last = first + self.batches_per_item
+                yield BatchRun(self, order, starts[first:last], ends_epoch=last >= len(starts))
             return
         for start in starts:
             index = order[start : start + self.batch_size]

@@ -1,0 +1,65 @@
+"""`trainer.accumulate_grad_batches` under regopt's own stepping means what it means in Lightning's
+automatic optimisation: each batch's loss divided by the window, one optimiser step per window and
+one at the epoch's last batch (a partial window)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from conftest import read_metrics, run_job
+from regopt.data.gaussian import gaussian_classes
+from regopt.models.mlp import MLP
+
+N_TRAIN, N_VAL, BATCH, EPOCHS, WINDOW = 1000, 300, 64, 2, 3  # 16 batches: 5 windows + 1 batch
+JOB = ["data=synthetic", f"data.n_train={N_TRAIN}", f"data.n_val={N_VAL}",
+       f"data.batch_size={BATCH}", "model.widths=[32,32]", "optimizer=sgd", "optimizer.lr=0.1",
+       "regularizer=none", f"trainer.max_epochs={EPOCHS}", "callbacks=none",
+       "diagnostics=none"]  # fmt: skip
+
+
+def plain_accumulating_loop(window: int) -> tuple[float, int]:
+    """A plain PyTorch loop written out here (same data, init and batch order as data=synthetic):
+    the final val loss and the number of optimiser steps."""
+    x, y = gaussian_classes(N_TRAIN + N_VAL, 64, 10, 4.0, 0)
+    x_train, y_train, x_val, y_val = x[:N_TRAIN], y[:N_TRAIN], x[N_TRAIN:], y[N_TRAIN:]
+    torch.manual_seed(0)
+    model = MLP(64, 10, widths=[32, 32])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    loss_fn, steps = nn.CrossEntropyLoss(), 0
+    for epoch in range(EPOCHS):
+        order = torch.randperm(N_TRAIN, generator=torch.Generator().manual_seed(epoch))
+        starts = list(range(0, N_TRAIN, BATCH))
+        for i, start in enumerate(starts):
+            index = order[start : start + BATCH]
+            if i % window == 0:
+                optimizer.zero_grad()
+            (loss_fn(model(x_train[index]), y_train[index]) / window).backward()
+            if i % window == window - 1 or i == len(starts) - 1:
+                optimizer.step()
+                steps += 1
+    with torch.no_grad():
+        return loss_fn(model(x_val), y_val).item(), steps
+
+
+@pytest.mark.parametrize("steps_per_call", ["epoch", "1"])
+def test_accumulation_matches_a_plain_accumulating_loop(tmp_path, steps_per_call) -> None:
+    expected_loss, expected_steps = plain_accumulating_loop(WINDOW)
+    overrides = [*JOB, f"trainer.accumulate_grad_batches={WINDOW}"]
+    summary = run_job([*overrides, f"steps_per_call={steps_per_call}"], tmp_path)
+    assert summary["status"] == "completed"
+    last = read_metrics(tmp_path)[-1]
+    assert last["val/loss"] == pytest.approx(expected_loss, rel=1e-5)
+    assert expected_steps == EPOCHS * 6  # ceil(16 / 3) optimiser steps per epoch
+    assert last["step"] == expected_steps - 1  # the index of the last optimiser step
+
+
+def test_accumulation_changes_the_updates(tmp_path) -> None:
+    """The window is not ignored: without it the run ends elsewhere, as the plain loop does."""
+    with_window = run_job([*JOB, f"trainer.accumulate_grad_batches={WINDOW}"], tmp_path / "a")
+    without = run_job(JOB, tmp_path / "b")
+    assert with_window["status"] == without["status"] == "completed"
+    accumulated, plain = read_metrics(tmp_path / "a")[-1], read_metrics(tmp_path / "b")[-1]
+    assert plain["val/loss"] == pytest.approx(plain_accumulating_loop(1)[0], rel=1e-5)
+    assert abs(accumulated["val/loss"] - plain["val/loss"]) > 1e-3
