@@ -102,3 +102,32 @@ def test_warmup_cosine_factor() -> None:
     assert warmup_cosine_factor(12, 4, 20, 0.0) == pytest.approx(0.5)
     assert warmup_cosine_factor(20, 4, 20, 0.1) == pytest.approx(0.1)
     assert math.isclose(warmup_cosine_factor(30, 4, 20, 0.1), 0.1)
+
+
+class Tied(nn.Module):
+    """Two layers sharing one weight matrix (weight tying, as an autoencoder's decoder may)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Linear(3, 3)
+        self.decode = nn.Linear(3, 3)
+        self.decode.weight = self.encode.weight
+
+
+def test_a_shared_weight_is_penalised_and_decayed_once() -> None:
+    """A tied matrix is one parameter: 0.5 * ||w||^2 once, and one SGD step with weight_decay
+    moves it by -lr * wd * w once (with no gradient of the data), not twice."""
+    torch.manual_seed(0)
+    model = Tied().double()
+    w = model.encode.weight
+    assert [p for _, p in select_parameters(model, "weights")] == [w]
+    l2 = L2Penalty(weight=1.0)
+    l2.bind(model)
+    torch.testing.assert_close(l2.penalty(), 0.5 * (w.detach() ** 2).sum(), rtol=1e-15, atol=0)
+    optimizer = OptimizerFactory.from_config(
+        {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1, "weight_decay": 0.5}
+    )(model)
+    before = w.detach().clone()
+    w.grad = torch.zeros_like(w)
+    optimizer.step()
+    torch.testing.assert_close(w.detach(), before * (1 - 0.1 * 0.5), rtol=0, atol=1e-15)
