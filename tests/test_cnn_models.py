@@ -45,15 +45,27 @@ def test_kernels_are_weights_and_biases_are_not() -> None:
 
 
 def test_max_norm_bounds_every_filter_of_a_conv_kernel() -> None:
-    model = CNN1D((1, 40), 10, channels=(6,), kernel_size=5)
+    """Every filter (out channel: in_channels x kernel) outside the ball is scaled onto it, along
+    its own direction; one inside stays bit for bit; the bias and the head's bias are untouched."""
+    torch.manual_seed(0)
+    model = CNN1D((3, 40), 10, channels=(6,), kernel_size=5)  # 3 in channels: a filter is 3 x 5
+    conv = model.features[0]
     with torch.no_grad():
-        model.features[0].weight.mul_(100.0)
+        conv.weight.mul_(100.0)
+        conv.weight[2].mul_(0.1 / conv.weight[2].norm())  # one filter inside the ball
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
     constraint = MaxNorm(bound=0.5)
     constraint.bind(model)
     constraint.after_step()
-    norms = model.features[0].weight.flatten(1).norm(dim=1)
-    assert norms.max().item() == pytest.approx(0.5, rel=1e-4)
-    assert model.features[0].bias.abs().max() < 1.0  # biases untouched (their init is small)
+    old = before["features.0.weight"].flatten(1)
+    old_norms = old.norm(dim=1, keepdim=True)
+    outside = (old_norms > 0.5).squeeze(1)
+    assert outside.sum() == 5
+    expected = torch.where(outside[:, None], old * 0.5 / old_norms, old)
+    torch.testing.assert_close(conv.weight.detach().flatten(1), expected, rtol=1e-6, atol=0)
+    assert torch.equal(conv.weight[2], before["features.0.weight"][2])
+    for name in ("features.0.bias", "head.1.bias"):
+        assert torch.equal(dict(model.named_parameters())[name], before[name]), name
 
 
 def test_bad_shapes_fail_in_one_line(tmp_path) -> None:

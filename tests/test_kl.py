@@ -16,6 +16,7 @@ from regopt.models.vae import VAE
 from regopt.objective import Objective
 from regopt.params import select_parameters
 from regopt.regularizers.kl import KLDivergence
+from regopt.regularizers.penalties import L2Penalty
 from regopt.tasks import Classification, Reconstruction
 
 
@@ -158,3 +159,21 @@ def test_kl_models_train_log_the_kl_and_write_the_full_record(model, tmp_path) -
         assert summary["final"]["train/acc"] is None and summary["final"]["val/acc"] is None
         assert summary["best"]["val/acc"] is None and summary["best"]["epoch"] is not None
         assert summary["final"]["val/penalty/kl"] == rows[-1]["val/penalty/kl"]
+
+
+def test_weight_kl_over_n_pulls_the_means_as_the_l2_prior_std_penalty() -> None:
+    """docs/concepts.md, item 5: the gradient of KL / N in a weight mean is mu / (N s^2), which is
+    the gradient of the l2 penalty given prior_std=s (two code paths: gaussian_kl and L2Penalty)."""
+    torch.manual_seed(0)
+    n, s = 50, 0.7
+    model = BayesMLP(5, 3, widths=[4], prior_std=s).double()
+    kl = Objective(Classification(3), {"kl": KLDivergence(beta=1.0)})
+    kl.prepare(model, train_size=n)
+    l2 = L2Penalty(prior_std=s)
+    Objective(Classification(3), {"l2": l2}).prepare(model, train_size=n)
+    means = [layer.weight_mu for layer in model.layers]
+    from_kl = torch.autograd.grad(kl.weighted_penalties()["kl"], means)
+    from_l2 = torch.autograd.grad(l2.weighted_penalty(), means)
+    for mu, a, b in zip(means, from_kl, from_l2, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=0)
+        torch.testing.assert_close(a, mu.detach() / (n * s**2), rtol=1e-12, atol=0)

@@ -9,8 +9,7 @@ import torch.nn.functional as F
 from conftest import read_metrics, run_job
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
-from regopt.params import select_parameters
-from regopt.regularizers.penalties import L2Penalty, prior_std_to_weight
+from regopt.regularizers.penalties import L2Penalty
 from regopt.tasks import Classification
 
 
@@ -24,7 +23,7 @@ def test_prior_std_objective_is_the_negative_log_posterior_over_n() -> None:
     objective.prepare(model, train_size=n)
     assert l2.weight == pytest.approx(1 / (n * prior_std**2), rel=1e-15)
     total = objective.training_terms(model(x), y).total
-    squared = sum(p.pow(2).sum() for _, p in select_parameters(model, "weights"))
+    squared = model.net[1].weight.pow(2).sum() + model.net[4].weight.pow(2).sum()  # no biases
     log_posterior = F.cross_entropy(model(x), y, reduction="sum") + squared / (2 * prior_std**2)
     torch.testing.assert_close(n * total, log_posterior, rtol=1e-12, atol=0)
     assert l2.describe()["prior_std"] == prior_std and l2.describe()["train_size"] == n
@@ -33,7 +32,7 @@ def test_prior_std_objective_is_the_negative_log_posterior_over_n() -> None:
 def test_prior_std_run_equals_the_run_with_the_equivalent_weight(tmp_path) -> None:
     args = ["regularizer=l2", "optimizer=sgd", "trainer.max_epochs=3", "callbacks=none"]
     by_prior = run_job([*args, "regularizer.l2.prior_std=0.05"], tmp_path / "prior")
-    weight = prior_std_to_weight(0.05, 359)  # 20% of the 1,797 digits train
+    weight = 1 / (359 * 0.05**2)  # by hand: 20% of the 1,797 digits train
     by_weight = run_job([*args, f"regularizer.l2.weight={weight!r}"], tmp_path / "weight")
     assert by_prior["regularizers"][0]["weight"] == weight
     assert by_prior["regularizers"][0]["train_size"] == 359

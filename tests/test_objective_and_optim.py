@@ -10,6 +10,7 @@ from torch import nn
 
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
+from regopt.optim.decoupled import GROUP_KEY
 from regopt.optim.factory import OptimizerFactory, parameter_groups
 from regopt.optim.schedulers import warmup_cosine_factor
 from regopt.params import select_parameters
@@ -52,26 +53,36 @@ def test_penalties_and_their_gradients() -> None:
 
 
 def test_objective_sums_data_loss_and_weighted_penalties() -> None:
-    model = MLP(4, 3, widths=[5])
+    """Against a float64 hand computation on the MLP's two weight matrices (named, not selected)."""
+    torch.manual_seed(0)
+    model = MLP(4, 3, widths=[5]).double()
     objective = Objective(Classification(3), {"l1": L1Penalty(0.01), "l2": L2Penalty(0.02)})
     objective.prepare(model, train_size=8)
-    x, y = torch.randn(8, 4), torch.randint(0, 3, (8,))
+    x, y = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 3, (8,))
     terms = objective(model(x), y)
-    assert terms.data.item() == pytest.approx(nn.functional.cross_entropy(model(x), y).item())
-    expected = terms.data + terms.penalties["l1"] + terms.penalties["l2"]
-    assert terms.total.item() == pytest.approx(expected.item())
-    assert terms.penalties["l2"].item() == pytest.approx(
-        0.02 * 0.5 * sum(p.pow(2).sum() for _, p in select_parameters(model)).item()
-    )
+    weights = [model.net[1].weight.detach(), model.net[4].weight.detach()]
+    log_p = torch.log_softmax(model(x).detach(), dim=-1)
+    data = -log_p[torch.arange(8), y].mean()
+    l1 = 0.01 * sum(w.abs().sum() for w in weights)
+    l2 = 0.02 * 0.5 * sum((w**2).sum() for w in weights)
+    torch.testing.assert_close(terms.data, data, rtol=1e-14, atol=0)
+    torch.testing.assert_close(terms.penalties["l1"], l1, rtol=1e-14, atol=0)
+    torch.testing.assert_close(terms.penalties["l2"], l2, rtol=1e-14, atol=0)
+    torch.testing.assert_close(terms.total, data + l1 + l2, rtol=1e-14, atol=0)
 
 
-def test_weight_decay_covers_the_same_parameters_as_penalties() -> None:
+@pytest.mark.parametrize("decoupled", [False, True])
+def test_weight_decay_covers_the_weight_matrices_only(decoupled: bool) -> None:
+    """The decay group is the three weight matrices (named here, not selected by the rule under
+    test); the biases are in a group with no decay, coupled or decoupled."""
     model = MLP(4, 3, widths=[5, 5])
-    groups = parameter_groups(model, 0.1, "weights")
-    decayed = {id(p) for p in groups[0]["params"]}
-    assert decayed == {id(p) for _, p in select_parameters(model, "weights")}
-    assert groups[0]["weight_decay"] == 0.1 and groups[1]["weight_decay"] == 0.0
-    assert len(decayed) + len(groups[1]["params"]) == len(list(model.parameters()))
+    decay, no_decay = parameter_groups(model, 0.1, "weights", decoupled=decoupled)
+    layers = [model.net[1], model.net[4], model.net[7]]
+    assert [id(p) for p in decay["params"]] == [id(layer.weight) for layer in layers]
+    assert [id(p) for p in no_decay["params"]] == [id(layer.bias) for layer in layers]
+    rate = {"weight_decay": 0.0, GROUP_KEY: 0.1} if decoupled else {"weight_decay": 0.1}
+    assert {k: decay[k] for k in rate} == rate
+    assert no_decay["weight_decay"] == 0.0 and no_decay.get(GROUP_KEY, 0.0) == 0.0
 
 
 def test_factory_builds_from_config_and_names_the_decay() -> None:
@@ -102,3 +113,32 @@ def test_warmup_cosine_factor() -> None:
     assert warmup_cosine_factor(12, 4, 20, 0.0) == pytest.approx(0.5)
     assert warmup_cosine_factor(20, 4, 20, 0.1) == pytest.approx(0.1)
     assert math.isclose(warmup_cosine_factor(30, 4, 20, 0.1), 0.1)
+
+
+class Tied(nn.Module):
+    """Two layers sharing one weight matrix (weight tying, as an autoencoder's decoder may)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.encode = nn.Linear(3, 3)
+        self.decode = nn.Linear(3, 3)
+        self.decode.weight = self.encode.weight
+
+
+def test_a_shared_weight_is_penalised_and_decayed_once() -> None:
+    """A tied matrix is one parameter: 0.5 * ||w||^2 once, and one SGD step with weight_decay
+    moves it by -lr * wd * w once (with no gradient of the data), not twice."""
+    torch.manual_seed(0)
+    model = Tied().double()
+    w = model.encode.weight
+    assert [p for _, p in select_parameters(model, "weights")] == [w]
+    l2 = L2Penalty(weight=1.0)
+    l2.bind(model)
+    torch.testing.assert_close(l2.penalty(), 0.5 * (w.detach() ** 2).sum(), rtol=1e-15, atol=0)
+    optimizer = OptimizerFactory.from_config(
+        {"_target_": "torch.optim.SGD", "_partial_": True, "lr": 0.1, "weight_decay": 0.5}
+    )(model)
+    before = w.detach().clone()
+    w.grad = torch.zeros_like(w)
+    optimizer.step()
+    torch.testing.assert_close(w.detach(), before * (1 - 0.1 * 0.5), rtol=0, atol=1e-15)

@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 import pytest
+import torch
+import torch.nn.functional as F
 from hydra.utils import instantiate
 from pytorch_lightning.callbacks import Callback
 
@@ -85,6 +87,16 @@ def test_strength_is_scaled_for_every_kind_of_regulariser() -> None:
     assert regs["label_smoothing"].smoothing == pytest.approx(0.025)
     layers = dropout_layers(model)
     assert layers and [layer.p for layer in layers] == pytest.approx([0.1] * len(layers))
+    # and the objective uses them: the training loss is torch's own label smoothing at 0.025,
+    # the L2 term is 0.05 * 0.5 * ||W||^2 over the two named matrices, the noise has std 0.075
+    torch.manual_seed(0)
+    logits, y = torch.randn(6, 3), torch.randint(0, 3, (6,))
+    terms = objective.training_terms(logits, y)
+    torch.testing.assert_close(terms.data, F.cross_entropy(logits, y, label_smoothing=0.025))
+    squared = model.net[1].weight.pow(2).sum() + model.net[4].weight.pow(2).sum()
+    torch.testing.assert_close(terms.penalties["l2"], 0.05 * 0.5 * squared)
+    noise = objective.transform_inputs(torch.zeros(200_000, dtype=torch.float64))
+    assert abs(noise.std().item() - 0.075) < 5 * 0.075 / (2 * 200_000) ** 0.5
     assert objective.set_epoch(9)["dropout"] == pytest.approx(0.4)  # from the configured p
 
 
@@ -131,6 +143,8 @@ def test_logged_strength_matches_the_formula(tmp_path, regularizer, setting, sch
     for row in rows:
         want = configured * expected.factor(int(row["epoch"]))
         assert row[f"reg/{regularizer}/strength"] == pytest.approx(want, rel=1e-6, abs=1e-9)
+        if regularizer == "l2":  # the strength in effect, not only the one logged
+            assert (row["train/penalty/l2"] > 0) == (want > 0), row["epoch"]
 
 
 def test_delayed_l2_is_unregularised_training_until_its_start(tmp_path) -> None:

@@ -5,6 +5,9 @@ more dimensions, outside normalisation layers). Biases and normalisation scales 
 usual: penalising them constrains offsets, not the function's complexity. A layer may name
 parameters that are not weights in `scale_parameters` (a Bayesian layer's posterior scales).
 `all`: every trainable parameter.
+
+Each parameter is selected once, even when modules share it (tied weights): a penalty counts it
+once, and the optimiser's decay group holds it once (torch would otherwise update it twice).
 """
 
 from __future__ import annotations
@@ -19,12 +22,14 @@ def select_parameters(model: nn.Module, rule: str = "weights") -> list[tuple[str
     if rule not in RULES:
         raise ValueError(f"params={rule!r}; allowed: {', '.join(RULES)}")
     selected = []
+    seen: set[int] = set()
     for module_name, module in model.named_modules():
         is_norm = isinstance(module, _NORM_LAYERS)
         not_weights = set(getattr(module, "scale_parameters", ()))
         for param_name, param in module.named_parameters(recurse=False):
-            if not param.requires_grad:
+            if not param.requires_grad or id(param) in seen:
                 continue
+            seen.add(id(param))
             is_weight = param.ndim >= 2 and not is_norm and param_name not in not_weights
             if rule == "all" or is_weight:
                 selected.append((f"{module_name}.{param_name}".lstrip("."), param))

@@ -8,7 +8,10 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LambdaLR
 
 
-def warmup_cosine_factor(epoch: int, warmup_epochs: int, max_epochs: int, min_lr_ratio: float):
+def warmup_cosine_factor(
+    epoch: int, warmup_epochs: int, max_epochs: int, min_lr_ratio: float
+) -> float:
+    """The factor of the base lr in `epoch`: (epoch + 1) / warmup_epochs while warming up."""
     if warmup_epochs > 0 and epoch < warmup_epochs:
         return (epoch + 1) / warmup_epochs
     span = max(1, max_epochs - warmup_epochs)
