@@ -36,7 +36,10 @@ def test_report_tabulates_and_plots_a_tiny_real_sweep(tmp_path) -> None:
     for job, width in enumerate(widths):
         run_job(["experiment=double_descent", f"model.widths=[{width}]", "trainer.max_epochs=2",
                  "trainer.check_val_every_n_epoch=1"], tmp_path / str(job))  # fmt: skip
+    (tmp_path / "3").mkdir()  # a job that diverged: named in the report, not silently dropped
+    (tmp_path / "3" / "summary.json").write_text('{"status": "diverged"}')
     text = report(tmp_path).read_text()
+    assert "Left out (not completed): 3 (diverged)." in text
     with open(tmp_path / "double_descent.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert [int(r["width"]) for r in table] == widths

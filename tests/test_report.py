@@ -150,3 +150,24 @@ def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path)
             expected = f"{statistics.mean(best):.4g} ± {statistics.stdev(best):.2g}"
             assert cell.strip(" |") == expected
     assert (sweep_dir / "heatmap_best_val_loss.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_the_grid_heading_names_every_key_its_cells_average_over(tmp_path: Path) -> None:
+    """regulariser x optimizer x lr x seed: a grid cell of regulariser x optimizer pools the lrs
+    and the seeds, and its heading must say so (it said 'over seed')."""
+    job = 0
+    for reg in REGS:
+        for opt in OPTS:
+            for lr in ("0.1", "0.01"):
+                for seed in range(2):
+                    overrides = [f"regularizer={reg}", f"optimizer={opt}", f"optimizer.lr={lr}",
+                                 f"seed={seed}"]  # fmt: skip
+                    fake_run(tmp_path / str(job), overrides, "completed", 0.1 + 0.001 * job)
+                    job += 1
+    assert main([str(tmp_path), "--no-figures"]) == 0
+    text = (tmp_path / "report.md").read_text()
+    assert "## best val loss: regularizer x optimizer (mean ± std over optimizer.lr, seed)" in text
+    assert "## Groups (mean ± std over seed)" in text
+    pooled = [0.1 + 0.001 * j for j in range(4)]  # none x sgd: jobs 0-3, both lrs, both seeds
+    cell = f"{statistics.mean(pooled):.4g} ± {statistics.stdev(pooled):.2g}"
+    assert f"| none | {cell} |" in text

@@ -5,12 +5,13 @@ with numbers taken from the runs."""
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
 
 from conftest import read_metrics, run_cli, run_job
-from regopt.analysis.arms import ARMS, write_report
+from regopt.analysis.arms import ARMS, load_arm_runs, mean_val_curve, write_report
 
 REDUCED = ["experiment=sequential_vs_joint", "trainer.max_epochs=3", "switch_epoch=1",
            "ramp_end=2", "data.train_size=96", "callbacks=none"]  # fmt: skip
@@ -74,3 +75,30 @@ def test_the_docs_page_shows_the_report_that_make_sequential_wrote() -> None:
     assert len(rows) == 1 + 8 + 1 + 6  # two tables: a heading and 8 arms, a heading and 6 pairs
     assert all(row in page for row in rows)
     assert "![validation curves](results/sequential_vs_joint/arms_curves.png)" in page
+
+
+def fake_job(path: Path, arm: str, seed: int, status: str, val: dict[int, float]) -> None:
+    path.mkdir(parents=True)
+    overrides = ["experiment=sequential_vs_joint", "reg=l2", f"arm={arm}", f"seed={seed}"]
+    summary = {"status": status, "seed": seed, "overrides": overrides}
+    (path / "summary.json").write_text(json.dumps(summary))
+    lines = ["epoch,train/acc,val/loss"]
+    for epoch in range(max(val) + 1):
+        lines.append(f"{epoch},0.5,{val.get(epoch, '')}")
+    (path / "metrics.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_the_report_names_the_runs_it_left_out_and_plots_true_epochs(tmp_path) -> None:
+    """Validated every 2 epochs, one seed stopped early, one diverged: the curve's epochs are the
+    validated ones common to all seeds, and arms.md says which job it left out and why."""
+    fake_job(tmp_path / "0", "joint", 0, "completed", {1: 0.9, 3: 0.7, 5: 0.8})
+    fake_job(tmp_path / "1", "joint", 1, "completed", {1: 0.5, 3: 0.3})
+    fake_job(tmp_path / "2", "joint", 2, "diverged", {1: 0.4})
+    text = write_report(tmp_path, figures=False)
+    assert "Left out (not completed): 2 (diverged)." in text
+    assert "| l2 | joint | 2 |" in text
+    runs = load_arm_runs(tmp_path)
+    epochs, mean, std = mean_val_curve(runs)
+    assert epochs == [1, 3]
+    assert mean == pytest.approx([0.7, 0.5])
+    assert std == pytest.approx([0.2 * 2**0.5, 0.2 * 2**0.5])  # sample std of two values

@@ -116,3 +116,43 @@ def test_smoothing_ignores_a_single_spike_and_keeps_the_length() -> None:
     assert running_median(values, 5).tolist() == [1.0] * 6
     assert smooth(values, 5).tolist() == [1.0] * 6
     assert len(smooth(values[:2], 5)) == 2
+
+
+def sparse_rows(every: int, epochs: int, val: np.ndarray, train: np.ndarray) -> list[dict]:
+    """Rows as a run with `trainer.check_val_every_n_epoch=every` leaves them: Lightning validates
+    after epochs every-1, 2*every-1, ...; the eval-mode training loss is measured only then."""
+    rows = []
+    for e in range(epochs):
+        row = {"epoch": e, "train/loss_data": train[e]}
+        if (e + 1) % every == 0:
+            row.update({"val/loss": val[e], "train_eval/loss": train[e]})
+        rows.append(row)
+    return rows
+
+
+def test_sparse_validation_sentences_count_epochs_not_validations() -> None:
+    e = np.arange(400, dtype=float)
+    rows = sparse_rows(20, 400, 0.3 + 0.5 * np.exp(-e / 40), 2.0 * np.exp(-e / 40) + 1e-3)
+    d = diagnose_rows(rows)  # 20 validations in 400 epochs
+    assert d.kind == "none"
+    assert d.verdict.startswith("no overfitting within 400 epochs (20 validations;"), d.verdict
+    d = diagnose_rows(rows[:60])  # 3 validations in 60 epochs
+    assert d.kind == "too_short"
+    assert d.verdict == "too short to judge: 3 validations in 60 epochs (at least 10 needed)"
+    flat = sparse_rows(20, 400, 2.3 - 0.001 * e, 2.3 - 0.001 * e)
+    d = diagnose_rows(flat)
+    assert d.kind == "underfitting"
+    assert "in 400 epochs (2.28 at epoch 19 to " in d.verdict, d.verdict
+
+
+def test_sparse_validation_patience_is_in_epochs() -> None:
+    """Validated every 5 of 100 epochs, minimum at epoch 69, then 26% up by the end: the minimum
+    lies 30 epochs (6 validations) before the end, more than `patience` = 10 epochs."""
+    e = np.arange(100, dtype=float)
+    val = 0.3 + 1e-3 * (e - 69) ** 2 / 9
+    rows = sparse_rows(5, 100, val, falling())
+    d = diagnose_rows(rows)
+    assert d.kind == "overfitting" and d.onset_epoch == 69, d.verdict
+    # the end level: the median of the validations within the last 10 epochs (94 and 99)
+    v_min = smooth(val[4::5], 5).min()
+    assert d.val_rise == pytest.approx(np.median(val[[94, 99]]) / v_min - 1)

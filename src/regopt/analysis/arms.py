@@ -65,14 +65,17 @@ def read_rows(path: Path) -> list[dict[str, float]]:
         return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
 
 
-def load_arm_runs(sweep_dir: Path) -> list[ArmRun]:
-    """The completed jobs of the sweep, labelled by their `reg`, `arm` and `seed` overrides."""
+def load_arm_runs(sweep_dir: Path, left_out: list[str] | None = None) -> list[ArmRun]:
+    """The completed jobs of the sweep, labelled by their `reg`, `arm` and `seed` overrides.
+    The others are appended to `left_out` as "<job> (<status>)", so the report can name them."""
     runs = []
     for path in find_runs(sweep_dir):
         summary = json.loads((path / "summary.json").read_text())
         chosen = override_map(summary.get("overrides") or [])
         if summary.get("status") != "completed" or not (path / "metrics.csv").is_file():
             log.warning(f"{path.name}: status {summary.get('status')}; left out of the report")
+            if left_out is not None:
+                left_out.append(f"{path.name} ({summary.get('status') or 'no status'})")
             continue
         reg = chosen.get("reg") or ",".join(r["name"] for r in summary.get("regularizers", []))
         arm = chosen.get("arm", "joint")
@@ -83,7 +86,10 @@ def load_arm_runs(sweep_dir: Path) -> list[ArmRun]:
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
-    """Mean and sample standard deviation (nan for a single value)."""
+    """Mean and sample standard deviation (nan for a single value, and both nan when a value is
+    missing: `statistics` raises on nan)."""
+    if any(math.isnan(v) for v in values):
+        return math.nan, math.nan
     std = statistics.stdev(values) if len(values) > 1 else math.nan
     return statistics.fmean(values), std
 
@@ -161,6 +167,16 @@ def to_csv(table: Sequence[dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def mean_val_curve(members: Sequence[ArmRun]) -> tuple[list[int], list[float], list[float]]:
+    """Mean and sample std (as in the tables; 0 for one run) of val/loss over the members, at
+    the epochs every member validated (true epoch numbers, whatever the validation interval)."""
+    curves = [{int(r["epoch"]): r["val/loss"] for r in m.rows if "val/loss" in r} for m in members]
+    epochs = sorted(set.intersection(*(set(c) for c in curves))) if curves else []
+    values = [[c[e] for c in curves] for e in epochs]
+    std = [statistics.stdev(v) if len(v) > 1 else 0.0 for v in values]
+    return epochs, [statistics.fmean(v) for v in values], std
+
+
 def plot_curves(runs: Sequence[ArmRun], path: Path) -> Path:
     """One panel per regulariser: each arm's val/loss (mean over seeds, band ± std) per epoch,
     and the strength its schedule set (right axis, dotted)."""
@@ -179,17 +195,15 @@ def plot_curves(runs: Sequence[ArmRun], path: Path) -> Path:
             if r != reg:
                 continue
             color = f"C{ARMS.index(arm) if arm in ARMS else index % 10}"  # same in every panel
-            curves = [[row["val/loss"] for row in m.rows if "val/loss" in row] for m in members]
-            length = min(len(c) for c in curves)
-            values = np.array([c[:length] for c in curves])
-            epochs = np.arange(length)
-            mean, std = values.mean(axis=0), values.std(axis=0)
+            epochs, mean_list, std_list = mean_val_curve(members)
+            mean, std = np.array(mean_list), np.array(std_list)
             ax.plot(epochs, mean, color=color, label=arm)
             ax.fill_between(epochs, mean - std, mean + std, color=color, alpha=0.15)
             key = next((k for k in members[0].rows[0] if k.endswith("/strength")), None)
             if key:
-                strength = [row.get(key, math.nan) for row in members[0].rows]
-                strength_ax.plot(range(len(strength)), strength, color=color, ls=":", lw=1)
+                rows = [row for row in members[0].rows if key in row]
+                strength_ax.plot([int(row["epoch"]) for row in rows], [row[key] for row in rows],
+                                 color=color, ls=":", lw=1)  # fmt: skip
         ax.set(title=f"{reg}: val loss (mean ± std over seeds)", xlabel="epoch", ylabel="val/loss")
         strength_ax.set_ylabel("strength (dotted)")
         ax.legend(loc="upper left")
@@ -200,14 +214,16 @@ def plot_curves(runs: Sequence[ArmRun], path: Path) -> Path:
 
 
 def write_report(sweep_dir: Path, figures: bool = True) -> str:
-    runs = load_arm_runs(sweep_dir)
+    left_out: list[str] = []
+    runs = load_arm_runs(sweep_dir, left_out)
     if not runs:
         raise ValueError(f"no completed runs under {sweep_dir}")
     table = summarise(runs)
+    missing = f" Left out (not completed): {', '.join(left_out)}." if left_out else ""
     text = (
         f"# Sequential vs joint: {len(runs)} runs in {sweep_dir.name}\n\n"
         "mean ± std over seeds (sample std); val loss is the clean validation set's "
-        "cross-entropy.\n\n" + to_markdown(table)
+        f"cross-entropy.{missing}\n\n" + to_markdown(table)
     )
     paired = paired_with_joint(runs)
     if paired:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,10 +73,11 @@ def table(jobs: list[Job]) -> list[dict[str, float]]:
     return rows
 
 
-def markdown(rows: list[dict[str, float]], n_train: int) -> str:
+def markdown(rows: list[dict[str, float]], n_train: int, left_out: Sequence[str] = ()) -> str:
     lines = [
         f"# Double descent: final errors against width (n_train = {n_train})",
         "",
+        *([f"Left out (not completed): {', '.join(left_out)}.", ""] if left_out else []),
         "| width | parameters | runs | train mse | val mse (final) | ± std | best val mse |",
         "|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -114,12 +116,19 @@ def draw(rows: list[dict[str, float]], n_train: int, path: Path) -> None:
 
 
 def report(sweep_dir: Path) -> Path:
-    jobs = [job for run in find_runs(sweep_dir) if (job := read_job(run)) is not None]
+    jobs, left_out = [], []
+    for run in find_runs(sweep_dir):
+        job = read_job(run)
+        if job is None:  # named in the report, never dropped silently
+            status = json.loads((run / "summary.json").read_text()).get("status")
+            left_out.append(f"{run.name} ({status})")
+        else:
+            jobs.append(job)
     if not jobs:
         raise SystemExit(f"no completed jobs under {sweep_dir}")
     rows = table(jobs)
     n_train = jobs[0].n_train
-    write_text_atomic(sweep_dir / MD_NAME, markdown(rows, n_train))
+    write_text_atomic(sweep_dir / MD_NAME, markdown(rows, n_train, left_out))
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
     writer.writeheader()

@@ -2,19 +2,24 @@
 
 Rules (docs/diagnostics.md explains the choices). `val` is the validation loss per validated epoch,
 `train` the training loss on the same epochs (`train_eval/loss`, else `train/loss_data`, else
-`train/loss`); `p` = `patience`:
+`train/loss`); `p` = `patience`, in epochs:
 
 1. A non-finite value: **diverged**, at the first such epoch.
-2. Fewer than `min_epochs` validated epochs: **too short** to judge.
-3. Smooth both curves: a centred running median of `smooth_window` epochs (it drops isolated
+2. Fewer than `min_epochs` validated epochs (validations, whatever the epochs between): **too
+   short** to judge.
+3. Smooth both curves: a centred running median of `smooth_window` validations (it drops isolated
    spikes), then a centred running mean of the same width (it averages the remaining noise).
    `m` = the epoch of the smoothed validation minimum `v_min`.
-   End levels: `v_end`, `t_end` = medians of the last `p` raw values.
-4. **overfitting** from epoch `m` when `m` is at least `p` epochs before the end,
+   End levels: `v_end`, `t_end` = medians of the raw values validated in the last `p` epochs
+   (the last `p` values when every epoch is validated).
+4. **overfitting** from epoch `m` when `m` is at least `p` epochs before the last validated one,
    `v_end >= (1 + min_rise) * v_min` and `t_end < smoothed train at m` (training still improves).
    The same rise with a training loss that did not fall is **unstable** (an optimisation problem).
 5. **underfitting** when the training loss fell by less than `min_train_fall` of its first value.
 6. Otherwise **none**: no overfitting within the run's epochs.
+
+Sentences count epochs trained, not validations (with `check_val_every_n_epoch=20`, 400 epochs are
+20 validations).
 """
 
 from __future__ import annotations
@@ -34,8 +39,8 @@ VAL_KEY = "val/loss"
 class VerdictRules:
     smooth_window: int = 5  # epochs in the centred running median (odd)
     min_rise: float = 0.10  # relative rise of the validation loss above its minimum
-    patience: int = 10  # the rise must hold over the last `patience` validated epochs
-    min_epochs: int = 10  # fewer validated epochs: too short to judge
+    patience: int = 10  # epochs: the minimum lies this far before the end; end level over them
+    min_epochs: int = 10  # fewer validated epochs (validations): too short to judge
     min_train_fall: float = (
         0.5  # the training loss must fall at least this fraction, else underfitting
     )
@@ -89,7 +94,8 @@ def curves_from_rows(
 
 
 def diagnose_rows(rows: Sequence[dict[str, float]], rules: VerdictRules | None = None) -> Diagnosis:
-    return diagnose(*curves_from_rows(rows), rules=rules or VerdictRules())
+    epochs_run = max((int(r["epoch"]) + 1 for r in rows if "epoch" in r), default=0)
+    return diagnose(*curves_from_rows(rows), rules=rules or VerdictRules(), epochs_run=epochs_run)
 
 
 def diagnose(
@@ -97,7 +103,10 @@ def diagnose(
     val: Sequence[float],
     train: Sequence[float],
     rules: VerdictRules | None = None,
+    epochs_run: int | None = None,
 ) -> Diagnosis:
+    """`epochs`: the validated epochs; `epochs_run`: how many were trained (default: up to the
+    last validated one)."""
     rules = rules or VerdictRules()
     v, t = np.asarray(val, dtype=float), np.asarray(train, dtype=float)
     has_train = len(t) > 0 and not np.isnan(t).all()
@@ -106,22 +115,26 @@ def diagnose(
         epoch = int(epochs[int(np.argmax(bad))])
         return Diagnosis("diverged", f"diverged at epoch {epoch}: the loss stopped being finite")
     n = len(v)
+    run = max(epochs_run or 0, int(epochs[-1]) + 1 if n else 0)
+    every = n == run  # every epoch validated: say epochs only
+    span = f"{run} epochs" if every else f"{n} validations in {run} epochs"
     if n < rules.min_epochs:
         return Diagnosis(
-            "too_short", f"too short to judge: {n} epochs (at least {rules.min_epochs} needed)"
+            "too_short", f"too short to judge: {span} (at least {rules.min_epochs} needed)"
         )
-    p = min(rules.patience, n)
+    last = np.asarray(epochs, dtype=int)
+    end = last > last[-1] - max(rules.patience, 1)  # validated in the last `patience` epochs
     v_smooth = smooth(v, rules.smooth_window)
     m = int(np.argmin(v_smooth))
-    v_min, v_end = float(v_smooth.min()), float(np.median(v[-p:]))
+    v_min, v_end = float(v_smooth.min()), float(np.median(v[end]))
     rise = v_end / v_min - 1.0 if v_min > 0 else math.inf
     fall = None
     if has_train:
         t_at_min = float(smooth(t, rules.smooth_window)[m])
-        t_end = float(np.median(t[-p:]))
+        t_end = float(np.median(t[end]))
         fall = 1.0 - t_end / t_at_min if t_at_min > 0 else 0.0
     numbers = {"min_epoch": int(epochs[m]), "val_rise": rise, "train_fall": fall}
-    rising = (n - 1 - m) >= rules.patience and rise >= rules.min_rise
+    rising = (last[-1] - last[m]) >= rules.patience and rise >= rules.min_rise
     if rising and (fall is None or fall > 0):
         onset = int(epochs[m])
         falling = f" while training loss fell {fall:.0%}" if fall is not None else ""
@@ -140,16 +153,18 @@ def diagnose(
             **numbers,
         )
     if has_train and t[0] > 0:
-        total_fall = 1.0 - float(np.median(t[-p:])) / float(t[0])
+        total_fall = 1.0 - float(np.median(t[end])) / float(t[0])
         if total_fall < rules.min_train_fall:
+            start = "" if last[0] == 0 else f" at epoch {last[0]}"
             return Diagnosis(
                 "underfitting",
-                f"underfitting: training loss fell only {max(total_fall, 0.0):.0%} in {n} epochs "
-                f"({t[0]:.3g} to {np.median(t[-p:]):.3g})",
+                f"underfitting: training loss fell only {max(total_fall, 0.0):.0%} in {run} "
+                f"epochs ({t[0]:.3g}{start} to {np.median(t[end]):.3g})",
                 **numbers,
             )
     return Diagnosis(
         "none",
-        f"no overfitting within {n} epochs (validation loss ends {rise:.0%} above its minimum)",
+        f"no overfitting within {run} epochs ({'' if every else f'{n} validations; '}"
+        f"validation loss ends {rise:.0%} above its minimum)",
         **numbers,
     )

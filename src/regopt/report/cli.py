@@ -94,8 +94,10 @@ def _markdown(
         f"{len(runs)} runs ({statuses}). Swept keys: {', '.join(swept) or 'none'}. "
         f"Groups: {', '.join(keys) or 'all runs'}; {mean_over}, over each group's completed runs.",
     ]
-    if pair:
-        parts += [f"## {METRICS[metric][0]}: {pair[0]} x {pair[1]} ({mean_over})",
+    if pair:  # a cell averages over every swept key but the pair, not only over `over`
+        pooled = [*(k for k in keys if k not in pair), *averaged]
+        pooled_text = f"mean ± std over {', '.join(pooled)}" if pooled else "one run per cell"
+        parts += [f"## {METRICS[metric][0]}: {pair[0]} x {pair[1]} ({pooled_text})",
                   pivot_table(runs, pair[0], pair[1], metric)]  # fmt: skip
     parts += [f"## Groups ({mean_over})", group_table(groups, keys),
               "## Every run", runs_table(runs, swept)]  # fmt: skip
