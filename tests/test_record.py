@@ -54,3 +54,16 @@ def test_save_rewrites_at_most_every_interval_and_finalize_always_writes(tmp_pat
     assert (tmp_path / "metrics.csv").read_text().splitlines()[1:] == ["0,1,0.5"]
     logger.finalize("success")
     assert (tmp_path / "metrics.csv").read_text().splitlines()[1:] == ["0,1,0.5", "1,2,0.4"]
+
+
+def test_final_is_the_last_validated_epoch_when_validation_skips_the_last(tmp_path) -> None:
+    from conftest import read_metrics, run_job
+
+    summary = run_job(["trainer.max_epochs=5", "trainer.check_val_every_n_epoch=2"], tmp_path)
+    rows = read_metrics(tmp_path)
+    assert [row["epoch"] for row in rows if "val/loss" in row] == [1, 3]
+    assert "val/loss" not in rows[-1] and summary["epochs"] == 5
+    validated = rows[3]
+    assert summary["final_epoch"] == 3
+    for key in ("val/loss", "train/loss", "gap/loss", "train_eval/acc"):
+        assert summary["final"][key] == validated[key], key

@@ -26,12 +26,21 @@ PENALTY_PREFIXES = ("penalty/", "train/penalty/", "train/unweighted/", "val/pena
                     "val/unweighted/")  # fmt: skip
 
 
+def final_row(rows: list[dict[str, float]]) -> dict[str, float]:
+    """The last validated epoch's row (the last row when none was validated): with
+    `check_val_every_n_epoch` > 1 the last epoch may have no val/loss and no gaps to report."""
+    validated = [row for row in rows if MONITOR in row]
+    return validated[-1] if validated else (rows[-1] if rows else {})
+
+
 def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """`final`: the last epoch's values. `best`: the epoch of lowest val/loss, its loss and acc."""
-    final = {key: rows[-1].get(key) for key in FINAL_KEYS} if rows else dict.fromkeys(FINAL_KEYS)
-    for key in rows[-1] if rows else ():
+    """`final`: the last validated epoch's values (`final_row`). `best`: the epoch of lowest
+    val/loss, its loss and acc."""
+    last = final_row(rows)
+    final = {key: last.get(key) for key in FINAL_KEYS}
+    for key in last:
         if key.startswith(PENALTY_PREFIXES) or key in TASK_KEYS:
-            final[key] = rows[-1][key]
+            final[key] = last[key]
     scored = [r for r in rows if MONITOR in r and math.isfinite(r[MONITOR])]
     if not scored:
         return final, {"val/loss": None, "val/acc": None, "epoch": None}
@@ -90,6 +99,7 @@ class RunRecord(Callback):
             "diagnosis": diagnosis.to_dict() if diagnosis else None,
             "seed": self.static.get("seed"),
             "epochs": len(rows),
+            "final_epoch": int(final_row(rows)["epoch"]) if rows else None,
             "wall_time_s": round(time.perf_counter() - self._start, 3),
             "final": final,
             "best": best,
