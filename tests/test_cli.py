@@ -124,6 +124,9 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
     for column in ("train/penalty/l1", "train/penalty/l2", "penalty/l1", "penalty/l2"):
         assert all(row[column] > 0 for row in rows), column
     assert "run finished" in result.stderr + result.stdout
+    # the two notices Lightning and torch print on every run are silenced (regopt.quiet)
+    assert "Tip:" not in result.stderr + result.stdout and "LeafSpec" not in result.stderr
+    assert "Trainable params" in result.stderr + result.stdout  # Lightning's own output is kept
     # the W&B offline run, in this job's own dir, and not a single connection attempted
     offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1

@@ -21,6 +21,7 @@ from regopt.divergence import Diverged
 from regopt.module import RegOptModule
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
+from regopt.quiet import quiet_third_party_notices
 from regopt.record.atomic import write_text_atomic
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
@@ -197,6 +198,7 @@ def _status(output_dir: Path) -> str | None:
 
 
 def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    quiet_third_party_notices()
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     configure_threads(cfg.get("threads"))
