@@ -102,3 +102,43 @@ def test_a_bad_steps_per_call_is_refused_before_training(bad: str) -> None:
         ConfigError, match=r"steps_per_call=.*allowed: epoch or a whole number >= 1"
     ):
         validate_config(cfg)
+
+
+class CountBatchHooks(Callback):
+    """A user's per-batch callback: it expects on_train_batch_end once per batch."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self.calls += 1
+        assert not isinstance(batch, BatchRun)
+
+
+def test_a_callback_with_per_batch_hooks_sees_every_batch(tmp_path) -> None:
+    counter = CountBatchHooks()
+    trainer, _ = fit_watched([*JOB, "steps_per_call=epoch"], [counter], tmp_path)
+    assert counter.calls == trainer.global_step == 3 * 10  # 600 samples / 64: 10 batches an epoch
+
+
+def test_default_callbacks_keep_whole_epochs_per_call(tmp_path) -> None:
+    """ModelCheckpoint overrides on_train_batch_end only for every_n_train_steps: no fallback."""
+    from hydra.utils import instantiate
+
+    cfg = compose_config([*JOB, "callbacks=default"], tmp_path)
+    checkpoints = [instantiate(cfg.callbacks.model_checkpoint)]
+    assert checkpoints[0].__class__.__name__ == "ModelCheckpoint"
+    assert batches_per_call("epoch", _Trainer(callbacks=checkpoints), epoch_batches=12) == 12
+    every_step = instantiate(cfg.callbacks.model_checkpoint, every_n_train_steps=5)
+    assert batches_per_call("epoch", _Trainer(callbacks=[every_step]), epoch_batches=12) == 1
+    assert batches_per_call("epoch", _Trainer(callbacks=[CountBatchHooks()]), epoch_batches=12) == 1
+
+
+def test_the_default_job_keeps_whole_epochs_per_call(tmp_path, caplog) -> None:
+    """None of the callbacks and diagnostics a default run attaches needs every batch."""
+    caplog.set_level("INFO", logger="regopt")
+    run_job(["trainer.max_epochs=1"], tmp_path / "default")
+    assert not [r for r in caplog.records if "one batch per call" in r.getMessage()]
+    caplog.clear()
+    run_job(["trainer.max_epochs=1", "trainer.enable_progress_bar=true"], tmp_path / "bar")
+    assert [r for r in caplog.records if "one batch per call" in r.getMessage()]

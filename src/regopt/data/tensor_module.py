@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from regopt.data.batch_hooks import callbacks_needing_each_batch
 from regopt.data.splits import fixed_subset
 from regopt.data.tensor_loader import BatchRun, TensorLoader
+
+log = logging.getLogger("regopt")
 
 
 class TensorDataModule(pl.LightningDataModule):
@@ -93,8 +97,13 @@ class TensorDataModule(pl.LightningDataModule):
 def batches_per_call(requested: int | str, trainer: pl.Trainer | None, epoch_batches: int) -> int:
     """Batches per training_step call: `requested` ("epoch" = all of them), or 1 wherever
     Lightning must see every batch: several processes (DDP synchronises each backward with its
-    own forward), or a trainer limit counted in batches or steps."""
+    own forward), a trainer limit counted in batches or steps, or a callback with per-batch
+    hooks (regopt.data.batch_hooks)."""
     if trainer is None or trainer.world_size > 1:
+        return 1
+    per_batch = callbacks_needing_each_batch(trainer)
+    if per_batch and requested != 1:
+        log.info(f"steps_per_call: one batch per call, for the per-batch hooks of {per_batch}")
         return 1
     whole_epoch = (None, 1.0)  # an int 1 is one batch; the float 1.0 is the whole epoch
     per_batch_limits = (
