@@ -59,13 +59,57 @@ def test_a_diverged_single_run_exits_zero_with_its_record(tmp_path):
 
 
 @pytest.mark.slow
-def test_ddp_cpu_divergence_is_recorded_by_rank_zero(tmp_path):
+@pytest.mark.parametrize("check", ["step", "deferred"])
+def test_ddp_cpu_divergence_is_recorded_by_rank_zero(tmp_path, check):
     """Under ddp_spawn the child processes die with the exception: the record is written when
-    the loss is found, and the parent keeps it."""
+    the loss is found, and the parent keeps it. The deferred check gathers every rank's first
+    bad step once per epoch."""
     run_dir = tmp_path / "run"
     result = run_cli([*DIVERGES_IN_EPOCH_1, "trainer=ddp_cpu", "logger=none",
-                      f"hydra.run.dir={run_dir}"], tmp_path, timeout=600)  # fmt: skip
+                      f"divergence_check={check}", f"hydra.run.dir={run_dir}"], tmp_path,
+                     timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     summary = read_summary(run_dir)
     assert summary["status"] == "diverged" and summary["diverged_at"]["epoch"] == 1
     assert [row["epoch"] for row in read_metrics(run_dir)] == [0]
+
+
+@pytest.mark.parametrize("steps_per_call", ["epoch", "1"])
+def test_the_deferred_check_finds_the_same_step_reading_once_per_epoch(
+    tmp_path, monkeypatch, steps_per_call
+):
+    """`divergence_check=deferred` (the default on an accelerator) reads the device once per
+    epoch, not once per step, and stops with the same record as the per-step check."""
+    from regopt.module import RegOptModule
+
+    reads = []  # the global step at each read of the device
+    original = RegOptModule._check_deferred
+
+    def counting(self):
+        if self._watch.unread:  # a read of the device follows
+            reads.append(self.global_step)
+        original(self)
+
+    monkeypatch.setattr(RegOptModule, "_check_deferred", counting)
+    job = [*DIVERGES_IN_EPOCH_1, f"steps_per_call={steps_per_call}"]
+    reference = run_job([*job, "divergence_check=step"], tmp_path / "step")
+    assert reference["status"] == "diverged" and reads == []
+    summary = run_job([*job, "divergence_check=deferred"], tmp_path / "deferred")
+    assert summary["status"] == "diverged"
+    assert summary["diverged_at"] == reference["diverged_at"]  # the same first bad step and loss
+    assert reads == [12, 24]  # the ends of epochs 0 and 1 (12 steps each), nothing in between
+    rows = read_metrics(tmp_path / "deferred")
+    assert rows == read_metrics(tmp_path / "step")  # epoch 0 only, identical
+    checkpoint = torch.load(tmp_path / "deferred" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert (checkpoint["epoch"], checkpoint["global_step"]) == (0, 12)
+    assert all(torch.isfinite(t).all() for t in checkpoint["state_dict"].values())
+
+
+def test_a_bad_divergence_check_is_refused_before_training() -> None:
+    from conftest import compose_config
+    from regopt.config.cli_errors import ConfigError
+    from regopt.config.validate import validate_config
+
+    cfg = compose_config(["divergence_check=sometimes"])
+    with pytest.raises(ConfigError, match=r"divergence_check='?sometimes'?.*auto, step, deferred"):
+        validate_config(cfg)

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor, nn
 
 from regopt.data.tensor_loader import BatchRun
-from regopt.divergence import Diverged
+from regopt.divergence import DeferredWatch, Diverged, defers
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.running_means import RunningMeans
@@ -48,6 +48,7 @@ class RegOptModule(pl.LightningModule):
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
         accumulate_grad_batches: int | None = 1,
+        divergence_check: str = "auto",
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -57,6 +58,9 @@ class RegOptModule(pl.LightningModule):
         self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
         self.accumulate_grad_batches = int(accumulate_grad_batches or 1)
         self._batches_this_epoch = 0
+        self.divergence_check = divergence_check  # regopt.divergence: step, deferred or auto
+        self._deferred = False
+        self._watch = DeferredWatch()
         self.model = model
         self.objective = objective
         self.task = objective.task
@@ -73,10 +77,13 @@ class RegOptModule(pl.LightningModule):
 
     def on_fit_start(self) -> None:
         self.objective.bind(self.model)  # after the strategy has placed the model
+        self._deferred = defers(self.divergence_check, self.device)
 
     def on_train_epoch_start(self) -> None:
         self._strengths = self.objective.set_epoch(self.current_epoch)
         self._batches_this_epoch = 0
+        if self._deferred:
+            self._watch.start(self.global_step, self.device)
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
         """One optimiser step per batch (per window of accumulated batches); `batch` is one
@@ -94,7 +101,10 @@ class RegOptModule(pl.LightningModule):
         targets = self.task.targets(x, y)
         outputs = self.model(self.objective.transform_inputs(x))
         terms = self.objective.training_terms(outputs, targets)
-        self._stop_if_not_finite(terms.total)
+        if self._deferred:
+            self._watch.note(terms.total)
+        else:
+            self._stop_if_not_finite(terms.total)
         metrics = self.task.metrics(outputs, targets)
         self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
         window = self.accumulate_grad_batches
@@ -111,6 +121,8 @@ class RegOptModule(pl.LightningModule):
         if self.gradient_clip_val:
             self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
         optimizer.step()
+        if self._deferred:
+            self._watch.stepped()
         self.objective.after_step()
 
     def _stop_if_not_finite(self, loss: Tensor) -> None:
@@ -119,9 +131,41 @@ class RegOptModule(pl.LightningModule):
         bad = not bool(torch.isfinite(loss))  # the one host sync per step
         if self.trainer.world_size > 1:
             bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
-        if not bad:
+        if bad:
+            self._diverge(self.global_step, float(loss.detach()))
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """The deferred check, once per run of batches and wherever the epoch's training may end
+        (after the callbacks' own hook, which may have asked the trainer to stop)."""
+        if not self._deferred:
             return
-        diverged = Diverged(self.current_epoch, self.global_step, float(loss.detach()))
+        trainer = self.trainer
+        if (
+            isinstance(batch, BatchRun)
+            or batch_idx + 1 >= trainer.num_training_batches
+            or trainer.should_stop
+            or 0 <= (trainer.max_steps or -1) <= self.global_step
+        ):
+            self._check_deferred()
+
+    def on_validation_start(self) -> None:
+        if self._deferred:  # a validation inside the epoch (val_check_interval < 1)
+            self._check_deferred()
+
+    def _check_deferred(self) -> None:
+        """One host sync (under DDP one all-gather): the earliest non-finite step of any rank."""
+        found = self._watch.read()
+        if found is None:  # nothing trained since the last read (the same on every rank)
+            return
+        if self.trainer.world_size > 1:
+            found = self.all_gather(found)
+        bad = [(step, loss) for step, loss in found.reshape(-1, 2).tolist() if step >= 0]
+        if bad:
+            step, loss = min(bad)
+            self._diverge(int(step), loss)
+
+    def _diverge(self, step: int, loss: float) -> None:
+        diverged = Diverged(self.current_epoch, step, loss)
         for callback in self.trainer.callbacks:  # RunRecord: here, since a spawned DDP process
             if hasattr(callback, "on_diverged"):  # dies with the exception, no on_exception
                 callback.on_diverged(self.trainer, self, diverged)

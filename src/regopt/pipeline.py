@@ -71,7 +71,8 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
     stepping = {key: cfg.trainer.get(key) for key in MODULE_STEPPING_KEYS}
-    return RegOptModule(model, objective, optimizer, scheduler, **stepping)
+    check = cfg.get("divergence_check") or "auto"
+    return RegOptModule(model, objective, optimizer, scheduler, **stepping, divergence_check=check)
 
 
 def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:

@@ -52,6 +52,7 @@ class Root:
     threads: int | Literal["auto"] | None = key(THREADS)
     steps_per_call: int | Literal["epoch"] | None = key(STEPS_PER_CALL)
     resume: Literal["auto", "none"] | None = key()
+    divergence_check: Literal["auto", "step", "deferred"] = key()
     verdict: Verdict = key()
     schedule: Schedule = key()
     paths: Paths = key()
