@@ -9,9 +9,9 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from conftest import compose_config
+from conftest import compose_config, options
 from regopt.config.cli_errors import ConfigError
-from regopt.config.consistency import DIGITS_CLASSES, DIGITS_SAMPLES
+from regopt.config.consistency import DATA_WITH_NORMALIZE, DIGITS_CLASSES, DIGITS_SAMPLES
 from regopt.config.validate import validate_config
 from regopt.data.digits import DigitsDataModule
 
@@ -91,3 +91,20 @@ def test_nesterov_with_momentum_and_adam_with_two_betas_are_accepted() -> None:
     cfg = compose_config(["optimizer=nesterov"])
     assert torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.optimizer.lr,
                            momentum=cfg.optimizer.momentum, nesterov=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("data", ["teacher", "synthetic", "mnist1d"])
+def test_vae_on_data_without_normalize_names_the_pair_of_options(data) -> None:
+    """model=vae sets data.normalize=scale: the message names that, not a key the user never typed
+    as if it were a typo."""
+    message = refusal(["model=vae", f"data={data}"])
+    assert message.startswith("model=vae sets data.normalize='scale'"), message
+    assert "data=digits" in message and "data=cifar10" in message
+
+
+def test_the_data_options_named_for_the_vae_are_those_with_normalize() -> None:
+    with_normalize = {f"data={o}" for o in options("data") if "normalize" in
+                      compose_config([f"data={o}"]).data}  # fmt: skip
+    assert with_normalize == set(DATA_WITH_NORMALIZE)
+    for option in DATA_WITH_NORMALIZE:
+        validate_config(compose_config(["model=vae", option]))

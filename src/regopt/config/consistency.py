@@ -22,7 +22,29 @@ STRATIFIED_TARGETS = {
     "regopt.data.mnist1d.MNIST1DDataModule": 10,
     "regopt.data.vision.OpenMLImageDataModule": 10,
 }
+# the data options with a `normalize` key (tests/test_config_consistency.py checks the list)
+DATA_WITH_NORMALIZE = ("data=digits", "data=mnist", "data=fashion_mnist", "data=cifar10")
 GPU_INDICES = re.compile(r"^\s*\d+\s*(,\s*\d+\s*)*,?\s*$")  # Lightning's "0,1" or "0,"
+
+
+def check_option_pairs(tree: dict[str, Any]) -> None:
+    """Before the schemas: a key one group's option sets in another group (model=vae sets
+    data.normalize=scale) that the chosen data does not have, named as the pair of options."""
+    from regopt.config.schema import fields_of
+    from regopt.config.schemas import REGISTRY
+
+    model, data = tree.get("model") or {}, tree.get("data") or {}
+    if model.get("_target_") != "regopt.models.vae.VAE" or "normalize" not in data:
+        return
+    data_schemas = REGISTRY.get("data", {})
+    schema = data_schemas.get(data.get("_target_", ""))
+    if schema is None or "normalize" in fields_of(schema):
+        return
+    raise ConfigError(
+        f"model=vae sets data.normalize={show(data['normalize'])} (its Bernoulli decoder needs "
+        f"inputs in [0, 1]), which {data['_target_'].rsplit('.', 1)[-1]} does not have; "
+        f"allowed: data with a normalize key: {', '.join(DATA_WITH_NORMALIZE)}"
+    )
 
 
 def check_consistency(tree: dict[str, Any]) -> None:
