@@ -32,6 +32,9 @@ from conftest import read_metrics, read_summary, run_cli
         ("trainer.accelerator=5", ["trainer.accelerator=5", "cpu, gpu"]),
         ("seed=x", ["seed='x'", "whole number"]),
         ("+optimizer.foo=1", ["optimizer.foo=1", "not a key", "lr"]),
+        ("optimizer.betas=[0.9]", ["optimizer.betas=[0.9]", "a list of 2"]),
+        ("trainer.devices=0", ["trainer.devices=0", "a whole number >= 1"]),
+        ("data.train_fraction=0.001", ["data.train_fraction=0.001", "each part needs >= 10"]),
         (
             "regularizer=[] regularizer.l2.weight=0.1",
             ["regularizer.l2.weight=0.1", "not selected", "regularizer=[l2]"],

@@ -79,6 +79,7 @@ def test_an_option_with_a_new_target_is_refused_naming_the_schema_to_add(tmp_pat
         ("callbacks.progress.every_n_epochs=0", ["callbacks.progress.every_n_epochs=0", ">= 1"]),
         ("logger.wandb.init_timeout_s=soon", ["logger.wandb.init_timeout_s='soon'", "> 0"]),
         ("scheduler=step scheduler.gamma=-1", ["scheduler.gamma=-1", "a number > 0"]),
+        ("data=synthetic data.num_classes=1", ["data.num_classes=1", "a whole number >= 2"]),
         ("diagnostics.weights.per_layer=1", ["diagnostics.weights.per_layer=1", "true, false"]),
         ("+optimizer.lrr=0.1", ["optimizer.lrr=0.1", "not a key", "lr, weight_decay"]),
         ("regularizer.l2.schedule.kind=sometimes", ["schedule.kind='sometimes'", "delayed"]),

@@ -108,3 +108,14 @@ def test_train_eval_subset_is_fixed_unshuffled_and_uses_the_training_labels() ->
     assert len(first) == 50 and torch.equal(first, second)
     rows = {tuple(r.tolist()) for r in data.x_train}
     assert all(tuple(r.tolist()) in rows for r in first)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [({"train_size": 5000}, "train_size=5000"), ({"train_fraction": 1.0}, "train_fraction=1.0")],
+)
+def test_all_for_training_warns_naming_the_setting_and_validates_on_it(kwargs, named) -> None:
+    data = DigitsDataModule(seed=0, **kwargs)
+    with pytest.warns(UserWarning, match=f"^{named} keeps every sample for training"):
+        data.setup()
+    assert len(data.x_train) == 1797 and torch.equal(data.y_val, data.y_train)

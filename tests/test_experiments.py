@@ -55,3 +55,19 @@ def test_every_job_of_the_other_experiments_composes(experiment, count, keys, tm
         assert cfg.regularizer == {}  # capacity alone: no regulariser
     if experiment == "random_labels":
         assert cfg.data.random_labels is True and cfg.data.label_noise == 0
+
+
+SWEEPS = [e for e in options("experiment") if e != "smoke"]  # smoke is one run, not a sweep
+
+
+@pytest.mark.parametrize("experiment", SWEEPS)
+def test_every_combination_of_every_sweep_composes_and_validates(experiment, tmp_path) -> None:
+    """Each combination of a sweep's axes (seeds aside: they only set `seed`) is a config that
+    validates, so `regopt-train -m experiment=...` launches no job that fails on its config."""
+    jobs = sweep_jobs(experiment)
+    assert jobs, experiment
+    combinations = {tuple(o for o in job if not o.startswith("seed=")) for job in jobs}
+    for combination in sorted(combinations):
+        cfg = compose_config([f"experiment={experiment}", *combination, "seed=1"], tmp_path)
+        validate_config(cfg)
+        assert cfg.name == experiment

@@ -28,6 +28,7 @@ def test_help_shows_the_config_with_the_overrides_applied() -> None:
     assert "_target_: torch.optim.SGD" in config
     assert "lr: 0.123" in config
     assert "seed: 7" in config
+    assert "HEAVY: []" in result.stdout  # neither torch, Lightning nor W&B imported
 
 
 def test_help_with_a_bad_option_fails_in_one_line() -> None:
@@ -36,3 +37,10 @@ def test_help_with_a_bad_option_fails_in_one_line() -> None:
     assert result.stderr.strip().count("\n") == 0
     assert "optimizer=adamm is not an option of 'optimizer'" in result.stderr
     assert "adamw" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_help_beside_a_flag_that_takes_a_value_ignores_that_value() -> None:
+    result = _help("--cfg", "job", "optimizer=sgd", "-m")
+    assert result.returncode == 0, result.stderr
+    assert "_target_: torch.optim.SGD" in result.stdout.split("== Config ==", 1)[1]
+    assert "HEAVY: []" in result.stdout

@@ -67,6 +67,20 @@ def render_help(overrides: Sequence[str]) -> str:
     )
 
 
+# Hydra's flags that take the next argument as their value (`--cfg job`): not an override.
+FLAGS_WITH_VALUE = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
+                    "-cn", "--config-dir", "-cd", "--experimental-rerun")  # fmt: skip
+
+
+def overrides_of(argv: Sequence[str]) -> list[str]:
+    """The overrides among the arguments: not flags, nor the values of flags that take one."""
+    overrides, skip = [], False
+    for arg in argv:
+        if not skip and not arg.startswith("-"):
+            overrides.append(arg)
+        skip = arg in FLAGS_WITH_VALUE
+    return overrides
+
+
 def print_help(argv: Sequence[str]) -> None:
-    overrides = [arg for arg in argv if arg not in HELP_FLAGS and not arg.startswith("-")]
-    sys.stdout.write(render_help(overrides))
+    sys.stdout.write(render_help(overrides_of(argv)))

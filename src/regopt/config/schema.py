@@ -80,6 +80,10 @@ def matches(value: Any, hint: Any, full: str) -> bool:
         return any(matches(value, arm, full) for arm in args)
     if origin is Literal:
         return any(type(value) is type(choice) and value == choice for choice in args)
+    if origin is tuple and Ellipsis not in args:  # a fixed length: Adam's two betas
+        if not isinstance(value, list) or len(value) != len(args):
+            return False
+        return all(matches(v, arm, full) for v, arm in zip(value, args, strict=True))
     if origin in (list, tuple):
         return isinstance(value, list) and all(matches(v, args[0], full) for v in value)
     if origin is dict:
@@ -105,6 +109,8 @@ def describe(hint: Any, rule: Rule | None = None) -> str:
         return " or ".join(describe(arm, rule) for arm in args)
     if origin is Literal:
         return ", ".join(show(choice).strip("'") for choice in args)
+    if origin is tuple and Ellipsis not in args and len(set(args)) == 1:
+        return f"a list of {len(args)}, each {describe(args[0], rule)}"
     if origin in (list, tuple):
         return f"a list, each {describe(args[0], rule)}"
     if origin is dict:

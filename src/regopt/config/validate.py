@@ -15,13 +15,16 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from regopt.config.cli_errors import ConfigError
+from regopt.config.consistency import check_consistency, check_option_pairs
 from regopt.config.schema import show
 from regopt.config.schemas import check_tree
 
 
 def validate_config(cfg: DictConfig) -> None:
     tree = resolved(cfg)
+    check_option_pairs(tree)
     check_tree(tree)
+    check_consistency(tree)
     _check_label_options(tree.get("data") or {})
     _check_ramp(tree.get("schedule"), "schedule")
     for name, spec in (tree.get("regularizer") or {}).items():

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from regopt.config.rules import (
+    CLASS_COUNT,
     FRACTION_CLOSED,
     FRACTION_OPEN_CLOSED,
     NON_NEGATIVE,
@@ -42,7 +43,7 @@ class Synthetic(DataSchema):
     n_train: int = key(POSITIVE_INT)
     n_val: int = key(POSITIVE_INT)
     input_dim: int = key(POSITIVE_INT)
-    num_classes: int = key(POSITIVE_INT)
+    num_classes: int = key(CLASS_COUNT)
     class_sep: float = key(NON_NEGATIVE)
 
 

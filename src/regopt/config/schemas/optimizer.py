@@ -28,7 +28,7 @@ class SGD(Optimizer):
 @dataclass
 class AdamFamily(Target):
     lr: float = key(POSITIVE)
-    betas: list[float] = key(PROBABILITY_BELOW_ONE)
+    betas: tuple[float, float] = key(PROBABILITY_BELOW_ONE)  # exactly two
     eps: float = key(POSITIVE)
     weight_decay: float = key(NON_NEGATIVE)
     weight_decay_params: PARAMS = key()

@@ -30,7 +30,7 @@ class Trainer(Target):
     min_epochs: int | None = key(NON_NEGATIVE_INT)
     max_steps: int = key(INT_FROM_MINUS_ONE)
     accelerator: ACCELERATOR = key()
-    devices: int | str | list[int] = key(INT_FROM_MINUS_ONE)  # 2, "auto", "0,1", [0, 1]
+    devices: int | str | list[int] = key()  # 2, -1, "auto", "0,1", [0, 1]: config/consistency.py
     num_nodes: int = key(POSITIVE_INT)
     strategy: str = key()
     precision: PRECISION = key()
