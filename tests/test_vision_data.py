@@ -88,3 +88,17 @@ def test_unknown_name_and_too_many_test_rows_fail_clearly(data_home) -> None:
                                  parser="liac-arff")  # fmt: skip
     with pytest.raises(ValueError, match=f"test_rows={ROWS}: the set has {ROWS} rows"):
         data.setup()
+
+
+def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_path) -> None:
+    """Found only once the data is loaded, and still reported as the user's setting."""
+    from hydra.utils import instantiate
+
+    from conftest import compose_config
+    from regopt.config.cli_errors import ConfigError
+    from regopt.pipeline import build_module
+
+    cfg = compose_config(["data=mnist", f"data.data_dir={data_home}", f"data.test_rows={ROWS}",
+                          "data.parser=liac-arff", "model=mlp"], tmp_path)  # fmt: skip
+    with pytest.raises(ConfigError, match=f"^data: test_rows={ROWS}: the set has {ROWS} rows$"):
+        build_module(cfg, instantiate(cfg.data))

@@ -54,7 +54,8 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     A regulariser that rejects its settings or does not fit the model or task raises ConfigError
     naming it, before anything trains.
     """
-    datamodule.setup("fit")  # the regularisers may need the training set size; setup is idempotent
+    with _config_error("data"):  # loading may refuse the settings (sizes against the set)
+        datamodule.setup("fit")  # the regularisers need the training set size; setup is idempotent
     datamodule.steps_per_call = cfg.get("steps_per_call", 1)
     with _config_error("model"):
         model = instantiate(cfg.model, **model_sizes(cfg.model, datamodule))
@@ -207,7 +208,8 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     restore_start_method()
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
 
-    datamodule = instantiate(cfg.data)
+    with _config_error("data"):
+        datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
     static = {"seed": cfg.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static)
