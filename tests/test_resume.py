@@ -79,3 +79,28 @@ def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path) -> None:
     assert "weights_only" in result.stderr or "Unpickl" in result.stderr
     assert not marker.exists()
     assert read_summary(run_dir)["status"] == "failed"
+
+
+def test_resume_refuses_a_checkpoint_of_another_config(tmp_path) -> None:
+    """A sweep rerun in its sweep dir with other values: job 1 is now another job, and must not
+    continue job 1's old checkpoint (weights and optimiser state of the old config)."""
+    sweep = tmp_path / "sweep"
+    common = ["-m", f"hydra.sweep.dir={sweep}", "logger=none", "diagnostics=none"]
+    first = run_cli([*common, "optimizer.lr=0.001,0.002", "trainer.max_epochs=1"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    again = run_cli([*common, "optimizer.lr=0.001,0.005", "trainer.max_epochs=2", "resume=auto"],
+                    tmp_path)  # fmt: skip
+    assert again.returncode == 0, again.stderr[-3000:]
+    same, changed = read_summary(sweep / "0"), read_summary(sweep / "1")
+    assert same["status"] == "completed" and same["epochs"] == 2  # max_epochs may change
+    assert same["resumed_from"].endswith("last.ckpt")
+    assert changed["status"] == "failed"
+    assert "another config" in changed["error"]
+    assert "optimizer.lr: 0.002 -> 0.005" in changed["error"]
+
+    rows = read_metrics(sweep / "0")  # a completed run, resumed as it is: nothing more trained
+    done = run_cli([*common, "optimizer.lr=0.001", "trainer.max_epochs=2", "resume=auto"], tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert read_metrics(sweep / "0") == rows
+    assert read_summary(sweep / "0")["status"] == "completed"
+    assert read_summary(sweep / "0")["best"] == same["best"]
