@@ -107,3 +107,16 @@ def read_all(fd: int, into: bytearray) -> None:
         if not chunk:
             return
         into.extend(chunk)
+
+
+def test_a_wandb_error_at_finish_only_warns(caplog) -> None:
+    """finish_wandb runs in the pipeline's `finally`: raising there failed a completed run."""
+    from types import SimpleNamespace
+
+    from regopt.tracking.wandb_logger import finish_wandb
+
+    def broken() -> None:
+        raise ConnectionError("upload cut off")
+
+    finish_wandb(SimpleNamespace(experiment=SimpleNamespace(finish=broken)))
+    assert "upload cut off" in caplog.text

@@ -122,11 +122,15 @@ def has_credentials(base_url: str) -> bool:
 
 
 def finish_wandb(logger: Any | None) -> None:
-    """End the run so the next job of a multirun gets its own W&B run."""
+    """End the run so the next job of a multirun gets its own W&B run. Called after fitting, in a
+    `finally`: an error here would turn a finished run into a failed one, so it only warns."""
     if logger is None:
         return
-    logger.experiment.finish()  # this logger's own run (a no-op stand-in off rank zero)
-    import wandb
+    try:
+        logger.experiment.finish()  # this logger's own run (a no-op stand-in off rank zero)
+        import wandb
 
-    if wandb.run is not None:
-        wandb.finish()
+        if wandb.run is not None:
+            wandb.finish()
+    except Exception as error:  # noqa: BLE001 - the local record is already complete
+        log.warning(f"W&B run not finished cleanly ({type(error).__name__}: {error})")
