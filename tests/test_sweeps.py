@@ -85,6 +85,18 @@ def test_optuna_sweep_resumes_from_its_sqlite_study_after_a_kill(tmp_path) -> No
     assert (sweep_dir / "0" / "summary.json").read_text() == first_job  # nothing overwritten
 
 
+def test_failing_optuna_trials_are_told_fail_and_the_study_goes_on(tmp_path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(["hparams_search=optuna", "hydra.sweeper.n_trials=2", "data.train_size=5",
+                      f"hydra.sweep.dir={sweep_dir}", "trainer.max_epochs=1", "logger=none",
+                      "callbacks=none"], tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]  # the plugin told FAIL with a NaN: crash
+    trials = optuna_trials(sweep_dir / "optuna.db")
+    assert [t.state.name for t in trials] == ["FAIL", "FAIL"]  # not COMPLETE, none left RUNNING
+    assert all(read_summary(sweep_dir / str(n))["status"] == "failed" for n in (0, 1))
+    assert "no trial completed" in result.stdout + result.stderr
+
+
 def count_complete(database: Path) -> int:
     import sqlite3
 

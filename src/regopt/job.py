@@ -1,7 +1,8 @@
 """One Hydra job: validate the config, then fit; how a bad config ends depends on the run mode.
 
 A single run stops at once with a one-line message. Inside a multirun a bad config ends only its
-own job, marked `failed` (an Optuna sample out of range, say), and the sweep goes on.
+own job, marked `failed` (an Optuna sample out of range, say), and the sweep goes on. So does
+`resume=auto` on a run dir whose checkpoint was trained with another config.
 """
 
 from __future__ import annotations
@@ -13,12 +14,14 @@ from omegaconf import DictConfig
 
 from regopt.config.cli_errors import ConfigError, exit_on_config_error
 from regopt.config.validate import validate_config
+from regopt.record.resume_check import check_resume
 from regopt.scale import is_multirun
 
 
 def run_job(cfg: DictConfig) -> float | None:
     try:
         validate_config(cfg)
+        check_resume(cfg)  # before the pipeline overwrites the run dir's config.yaml
     except ConfigError as error:
         if not is_multirun():  # exit here: Hydra would log a multi-line job error first
             exit_on_config_error(error)
@@ -36,5 +39,6 @@ def _record_config_failure(cfg: DictConfig, error: ConfigError) -> float:
     from regopt.record.failure import mark_failed
 
     print(f"regopt-train: config error: {error} (this job is marked failed)", file=sys.stderr)
-    mark_failed(Path(cfg.paths.output_dir) / "summary.json", error)
+    # stale: this job wrote nothing yet; a status there is a previous start's (resume=auto)
+    mark_failed(Path(cfg.paths.output_dir) / "summary.json", error, stale=True)
     return float("nan")

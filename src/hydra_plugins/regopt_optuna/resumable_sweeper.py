@@ -4,14 +4,22 @@ hydra-optuna-sweeper already loads an existing study from its storage, but it th
 *more* trials and numbers the new jobs from 0, over the old job dirs. Here `n_trials` is the
 study's total: a resumed sweep runs only the trials still missing, numbers its jobs after the
 ones already started, and marks trials left `RUNNING` by the interruption as failed.
+
+A job that failed or diverged returns NaN (regopt.pipeline.run). The plugin would tell optuna
+COMPLETE with NaN, which optuna refuses, then FAIL *with* the NaN, which it refuses too, ending the
+whole study at the first bad trial. Here such a job reaches the plugin as a failed job, so its
+trial is told FAIL and the study goes on; a study in which no trial completed ends with a warning.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 
 log = logging.getLogger("regopt")
@@ -53,6 +61,44 @@ def sqlite_path(storage_url: str | None) -> Path | None:
     return None
 
 
+class TrialFailed(RuntimeError):
+    """A job that ended `failed` or `diverged` (its summary.json says which, and why)."""
+
+
+def _is_nan(value: Any) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
+class NaNFailsTrial:
+    """Wraps the plugin's launcher: a job that returned NaN is handed back as a failed job."""
+
+    def __init__(self, launcher: Any) -> None:
+        self.launcher = launcher
+
+    def launch(self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int) -> Any:
+        returns: Sequence[JobReturn] = self.launcher.launch(job_overrides, initial_job_idx)
+        for ret in returns:
+            if ret.status == JobStatus.COMPLETED and _is_nan(ret._return_value):
+                where = f"{ret.working_dir}/summary.json" if ret.working_dir else "summary.json"
+                ret.status = JobStatus.FAILED
+                ret.return_value = TrialFailed(f"the job failed or diverged: see {where}")
+        return returns
+
+
+def ended_without_a_result(study_name: str | None, storage_url: str | None, total: int) -> bool:
+    """Whether all `total` trials of the stored study have ended and none completed: then the
+    plugin's `study.best_trial` raises (optuna's message depends on the storage)."""
+    import optuna
+    from optuna.trial import TrialState
+
+    if not storage_url or not study_name:
+        return False
+    study = optuna.load_study(study_name=study_name, storage=storage_url)
+    trials = study.get_trials(deepcopy=False)
+    ended = len(trials) >= total and all(t.state.is_finished() for t in trials)
+    return ended and not any(t.state == TrialState.COMPLETE for t in trials)
+
+
 class ResumableOptunaSweeper(OptunaSweeper):
     def sweep(self, arguments: list[str]) -> Any:
         impl = self.sweeper
@@ -69,4 +115,13 @@ class ResumableOptunaSweeper(OptunaSweeper):
         if remaining == 0:
             log.info(f"study '{impl.study_name}' already has {finished} trials: nothing to run")
             return None
-        return impl.sweep(arguments)
+        if not isinstance(impl.launcher, NaNFailsTrial):
+            impl.launcher = NaNFailsTrial(impl.launcher)
+        try:
+            return impl.sweep(arguments)
+        except ValueError:  # optuna's best_trial, when no trial completed
+            if not ended_without_a_result(impl.study_name, impl.storage, started + remaining):
+                raise
+            log.error(f"study '{impl.study_name}': no trial completed (each job's summary.json "
+                      "says why); no best parameters")  # fmt: skip
+            return None

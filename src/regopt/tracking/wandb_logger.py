@@ -7,8 +7,10 @@ WANDB_MODE into the environment, which would leak into the next job of an in-pro
 from __future__ import annotations
 
 import logging
+import netrc
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,12 +48,19 @@ def make_wandb_logger(
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
     if mode == "online":
-        server = (os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy")
-                  or os.environ.get("WANDB_BASE_URL") or settings.base_url)  # fmt: skip
+        base_url = os.environ.get("WANDB_BASE_URL") or settings.base_url
+        server = os.environ.get("HTTPS_PROXY") or os.environ.get("https_proxy") or base_url
         if not reachable(server):
             log.warning(
                 f"W&B server {server} is unreachable; continuing with the local record only "
                 "(upload later: wandb sync <run dir>/wandb/offline-run-* after an offline run)"
+            )
+            return None
+        if at_a_terminal() and not has_credentials(base_url):
+            # wandb would ask at the terminal which account to use, and wait for the answer
+            log.warning(
+                "W&B online needs credentials (WANDB_API_KEY, or `wandb login`); continuing with "
+                "the local record only"
             )
             return None
     logger = WandbLogger(
@@ -94,12 +103,34 @@ def reachable(url: str, timeout_s: float = 3.0) -> bool:
         return False
 
 
+def at_a_terminal() -> bool:
+    """wandb prompts for a login only when both stdin and stderr are terminals; otherwise it
+    raises at once, which make_wandb_logger catches."""
+    return all(getattr(stream, "isatty", lambda: False)() for stream in (sys.stdin, sys.stderr))
+
+
+def has_credentials(base_url: str) -> bool:
+    """A W&B key in the environment, or in the netrc file `wandb login` writes, for this host."""
+    if os.environ.get("WANDB_API_KEY") or os.environ.get("WANDB_IDENTITY_TOKEN_FILE"):
+        return True
+    path = os.environ.get("NETRC") or os.path.join(os.path.expanduser("~"), ".netrc")
+    try:
+        entry = netrc.netrc(path).authenticators(urlsplit(base_url).hostname or "")
+    except (OSError, netrc.NetrcParseError):
+        return False
+    return bool(entry and entry[2])
+
+
 def finish_wandb(logger: Any | None) -> None:
-    """End the run so the next job of a multirun gets its own W&B run."""
+    """End the run so the next job of a multirun gets its own W&B run. Called after fitting, in a
+    `finally`: an error here would turn a finished run into a failed one, so it only warns."""
     if logger is None:
         return
-    logger.experiment.finish()  # this logger's own run (a no-op stand-in off rank zero)
-    import wandb
+    try:
+        logger.experiment.finish()  # this logger's own run (a no-op stand-in off rank zero)
+        import wandb
 
-    if wandb.run is not None:
-        wandb.finish()
+        if wandb.run is not None:
+            wandb.finish()
+    except Exception as error:  # noqa: BLE001 - the local record is already complete
+        log.warning(f"W&B run not finished cleanly ({type(error).__name__}: {error})")
