@@ -67,3 +67,35 @@ def test_final_is_the_last_validated_epoch_when_validation_skips_the_last(tmp_pa
     assert summary["final_epoch"] == 3
     for key in ("val/loss", "train/loss", "gap/loss", "train_eval/acc"):
         assert summary["final"][key] == validated[key], key
+
+
+def test_a_checkpoint_write_that_dies_midway_leaves_the_previous_checkpoint(
+    tmp_path, monkeypatch
+) -> None:
+    import pytest
+    import torch
+
+    from regopt.record.checkpoint_io import AtomicCheckpointIO
+
+    io, path = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
+    io.save_checkpoint({"epoch": 3, "w": torch.ones(4)}, path)
+
+    def dies_midway(obj, handle, *args, **kwargs):
+        handle.write(b"PK\x03\x04 half a zip")  # what a killed torch.save leaves behind
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", dies_midway)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"epoch": 4, "w": torch.zeros(4)}, path)
+    monkeypatch.undo()
+    kept = torch.load(path, weights_only=True)
+    assert kept["epoch"] == 3 and torch.equal(kept["w"], torch.ones(4))
+    assert [p.name for p in path.parent.iterdir()] == ["last.ckpt"]  # no temporary file left
+
+
+def test_runs_save_their_checkpoints_through_the_atomic_writer(tmp_path) -> None:
+    from conftest import fit_watched
+    from regopt.record.checkpoint_io import AtomicCheckpointIO
+
+    trainer, _ = fit_watched(["trainer.max_epochs=1"], [], tmp_path)
+    assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)

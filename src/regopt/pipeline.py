@@ -23,6 +23,7 @@ from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
 from regopt.record.atomic import write_text_atomic
+from regopt.record.checkpoint_io import AtomicCheckpointIO
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
 from regopt.record.failure import mark_failed
@@ -80,7 +81,8 @@ def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
     """The configured Trainer, without the keys the module applies (MODULE_STEPPING_KEYS)."""
     kept_away = {"gradient_clip_val": None, "gradient_clip_algorithm": None,
                  "accumulate_grad_batches": 1}  # fmt: skip
-    return instantiate(cfg.trainer, **kept_away, **kwargs)
+    plugins = {} if cfg.trainer.get("plugins") else {"plugins": [AtomicCheckpointIO()]}
+    return instantiate(cfg.trainer, **kept_away, **plugins, **kwargs)
 
 
 def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> dict[str, Any]:
