@@ -3,19 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cache
 from typing import Any
+
+from regopt.config.cli_errors import CONFIG_DIR
 
 HIDDEN_PREFIXES = ("experiment", "hydra", "paths", "logger")
 
 
+@cache
+def config_groups() -> frozenset[str]:
+    return frozenset(path.name for path in CONFIG_DIR.iterdir() if path.is_dir())
+
+
 def override_label(override: str) -> str | None:
     """`optimizer=sgd` -> `sgd`; `regularizer=[l1,l2]` -> `l1+l2`; `data.label_noise=0.2` ->
-    `label_noise=0.2`; `regularizer.l2.weight=1e-3` -> `l2.weight=1e-3`; experiment, hydra, paths
-    and logger overrides -> None (the group, job type and run dir already say them)."""
+    `label_noise=0.2`; `regularizer.l2.weight=1e-3` -> `l2.weight=1e-3`; a root key keeps its
+    name (`switch_epoch=10`); experiment, hydra, paths and logger overrides -> None (the group,
+    job type and run dir already say them)."""
     key, sep, value = override.lstrip("+~").partition("=")
     if not sep or key.split(".")[0] in HIDDEN_PREFIXES:
         return None
-    if "." not in key and key != "seed":  # a config group: its option names itself
+    if key in config_groups():  # a config group: its option names itself
         return "+".join(v.strip() for v in value.strip("[]").split(",")) or "none"
     short = key.split(".", 1)[1] if "." in key else key
     return f"{short}={value}"
