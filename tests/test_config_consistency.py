@@ -49,6 +49,7 @@ def test_the_digits_constants_are_the_data() -> None:
         ("optimizer=nesterov optimizer.momentum=0", ["optimizer.nesterov=true", "momentum > 0"]),
         ("optimizer=sgd +optimizer.nesterov=true", ["optimizer.momentum=0", "momentum > 0"]),
         ("optimizer=nesterov +optimizer.dampening=0.5", ["optimizer.dampening=0.5", "dampening=0"]),
+        ("scheduler=warmup_cosine trainer.max_epochs=5", ["scheduler.warmup_epochs=5", "< 5"]),
     ],
 )
 def test_a_value_that_the_data_or_another_key_rules_out_is_refused(override, must_name) -> None:

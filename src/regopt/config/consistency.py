@@ -57,6 +57,7 @@ def check_consistency(tree: dict[str, Any]) -> None:
         _check_mnist1d_parts(data)
     _check_devices((tree.get("trainer") or {}).get("devices"))
     _check_nesterov(tree.get("optimizer") or {})
+    _check_warmup(tree.get("scheduler") or {})
 
 
 def _check_stratified_sizes(data: dict[str, Any]) -> None:
@@ -138,4 +139,15 @@ def _check_nesterov(optimizer: dict[str, Any]) -> None:
             f"optimizer.nesterov=true with optimizer.momentum={show(momentum)} and "
             f"optimizer.dampening={show(dampening)}; allowed: momentum > 0 and dampening=0 with "
             "Nesterov momentum (or optimizer.nesterov=false)"
+        )
+
+
+def _check_warmup(scheduler: dict[str, Any]) -> None:
+    """A warm-up as long as the run never reaches optimizer.lr, and would say nothing of it."""
+    warmup, epochs = scheduler.get("warmup_epochs"), scheduler.get("max_epochs")
+    if isinstance(warmup, int) and isinstance(epochs, int) and warmup >= epochs > 0:
+        raise ConfigError(
+            f"scheduler.warmup_epochs={show(warmup)} with {epochs} epochs: the learning rate "
+            f"would never reach optimizer.lr; allowed: a whole number < {epochs} "
+            "(trainer.max_epochs)"
         )
