@@ -79,8 +79,7 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
 
 def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
     """The configured Trainer, without the keys the module applies (MODULE_STEPPING_KEYS)."""
-    kept_away = {"gradient_clip_val": None, "gradient_clip_algorithm": None,
-                 "accumulate_grad_batches": 1}  # fmt: skip
+    kept_away = {**dict.fromkeys(MODULE_STEPPING_KEYS), "accumulate_grad_batches": 1}
     plugins = {} if cfg.trainer.get("plugins") else {"plugins": [AtomicCheckpointIO()]}
     return instantiate(cfg.trainer, **kept_away, **plugins, **kwargs)
 
