@@ -41,3 +41,20 @@ def test_both_cases_over_seeds_and_200_epochs(seed: int, tmp_path) -> None:
     check_noisy_run(summary, read_metrics(tmp_path / "noisy"))
     summary = run_job([*STRONG, "trainer.max_epochs=200", f"seed={seed}"], tmp_path / "strong")
     assert summary["diagnosis"]["kind"] == "none", summary["verdict"]
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_a_short_run_is_described_as_its_curve_is(optimizer: str, tmp_path) -> None:
+    """10 epochs (the new user's sweep): SGD's validation loss falls every epoch, Adam's levels off
+    near its lowest value; neither is overfitting, and the numbers agree with the curve."""
+    overrides = [f"optimizer={optimizer}", "regularizer=none", "trainer.max_epochs=10", *FAST]
+    summary = run_job(overrides, tmp_path)
+    val = [r["val/loss"] for r in read_metrics(tmp_path)]
+    diagnosis, lowest = summary["diagnosis"], val.index(min(val))
+    assert diagnosis["kind"] in ("improving", "none"), summary["verdict"]
+    assert 0 <= diagnosis["val_rise"] <= val[-1] / min(val) - 1 + 1e-9
+    assert abs(diagnosis["min_epoch"] - lowest) <= 1
+    if optimizer == "sgd":  # the case the user reported: lower every epoch, best at the last
+        assert all(b < a for a, b in zip(val, val[1:], strict=False)), val
+        assert diagnosis["kind"] == "improving" and diagnosis["min_epoch"] == 9
+        assert summary["verdict"].startswith("still improving after 10 epochs")

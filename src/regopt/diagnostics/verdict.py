@@ -2,21 +2,25 @@
 
 Rules (docs/diagnostics.md explains the choices). `val` is the validation loss per validated epoch,
 `train` the training loss on the same epochs (`train_eval/loss`, else `train/loss_data`, else
-`train/loss`); `p` = `patience`, in epochs:
+`train/loss`); `p` = `patience` in epochs, capped at a third of the run (`effective_patience`):
 
 1. A non-finite value: **diverged**, at the first such epoch.
 2. Fewer than `min_epochs` validated epochs (validations, whatever the epochs between): **too
    short** to judge.
 3. Smooth both curves: a centred running median of `smooth_window` validations (it drops isolated
-   spikes), then a centred running mean of the same width (it averages the remaining noise).
-   `m` = the epoch of the smoothed validation minimum `v_min`.
-   End levels: `v_end`, `t_end` = medians of the raw values validated in the last `p` epochs
-   (the last `p` values when every epoch is validated).
+   spikes), then a centred running mean of the same width (it averages the remaining noise); the
+   window too is capped at a third of the validations (`effective_window`).
+   `m` = the epoch of the smoothed validation minimum `v_min`; the end levels `v_end`, `t_end` are
+   the smoothed curves' last values, so a curve still falling at the end ends at its minimum
+   (`val_rise` = 0), whatever the run's length.
 4. **overfitting** from epoch `m` when `m` is at least `p` epochs before the last validated one,
    `v_end >= (1 + min_rise) * v_min` and `t_end < smoothed train at m` (training still improves).
    The same rise with a training loss that did not fall is **unstable** (an optimisation problem).
-5. **underfitting** when the training loss fell by less than `min_train_fall` of its first value.
-6. Otherwise **none**: no overfitting within the run's epochs.
+5. **improving** when the end level lies at least `min_rise` below the smoothed best reached before
+   the last `p` epochs: the run ended while still learning, too early to say whether it overfits.
+6. **underfitting** when the training loss fell by less than `min_train_fall` of its first value.
+7. Otherwise **none**: no overfitting within the run's epochs (a rise that began fewer than `p`
+   epochs before the end is named, but not called overfitting).
 
 Sentences count epochs trained, not validations (with `check_val_every_n_epoch=20`, 400 epochs are
 20 validations).
@@ -39,7 +43,7 @@ VAL_KEY = "val/loss"
 class VerdictRules:
     smooth_window: int = 5  # epochs in the centred running median (odd)
     min_rise: float = 0.10  # relative rise of the validation loss above its minimum
-    patience: int = 10  # epochs: the minimum lies this far before the end; end level over them
+    patience: int = 10  # epochs a rise must last (at most a third of the run: effective_patience)
     min_epochs: int = 10  # fewer validated epochs (validations): too short to judge
     min_train_fall: float = (
         0.5  # the training loss must fall at least this fraction, else underfitting
@@ -48,12 +52,14 @@ class VerdictRules:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    kind: str  # overfitting | none | underfitting | unstable | diverged | too_short
+    kind: str  # overfitting | improving | none | underfitting | unstable | diverged | too_short
     verdict: str
     onset_epoch: int | None = None
     min_epoch: int | None = None  # epoch of the smoothed validation minimum
-    val_rise: float | None = None  # v_end / v_min - 1
+    val_rise: float | None = None  # v_end / v_min - 1, both smoothed: >= 0
     train_fall: float | None = None  # 1 - t_end / smoothed train at the minimum
+    val_recent_fall: float | None = None  # 1 - v_end / smoothed best before the last p epochs
+    patience: int | None = None  # p: the epochs a rise must last (capped at a third of the run)
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers behind the verdict (the verdict and onset are summary.json's own keys)."""
@@ -98,6 +104,19 @@ def diagnose_rows(rows: Sequence[dict[str, float]], rules: VerdictRules | None =
     return diagnose(*curves_from_rows(rows), rules=rules or VerdictRules(), epochs_run=epochs_run)
 
 
+def effective_patience(rules: VerdictRules, epochs_run: int) -> int:
+    """`patience`, but at most a third of the run, so a short run can still show a sustained rise
+    (a 10-epoch run judges over its last 3 epochs, a 15-epoch run over 5)."""
+    return max(1, min(int(rules.patience), epochs_run // 3))
+
+
+def effective_window(rules: VerdictRules, validations: int) -> int:
+    """`smooth_window`, but at most a third of the validations (odd), so smoothing a short run
+    does not flatten the very rise or fall it is asked about."""
+    third = max(1, validations // 3)
+    return max(1, min(int(rules.smooth_window), third if third % 2 else third - 1))
+
+
 def diagnose(
     epochs: Sequence[int],
     val: Sequence[float],
@@ -123,48 +142,74 @@ def diagnose(
             "too_short", f"too short to judge: {span} (at least {rules.min_epochs} needed)"
         )
     last = np.asarray(epochs, dtype=int)
-    end = last > last[-1] - max(rules.patience, 1)  # validated in the last `patience` epochs
-    v_smooth = smooth(v, rules.smooth_window)
+    p, w = effective_patience(rules, run), effective_window(rules, n)
+    v_smooth = smooth(v, w)
     m = int(np.argmin(v_smooth))
-    v_min, v_end = float(v_smooth.min()), float(np.median(v[end]))
+    v_min, v_end = float(v_smooth[m]), float(v_smooth[-1])
     rise = v_end / v_min - 1.0 if v_min > 0 else math.inf
-    fall = None
+    window_start = int(np.argmax(last > last[-1] - p))  # first validation in the last p epochs
+    best_before = float(v_smooth[: max(window_start, 1)].min())  # the best before those epochs
+    recent_fall = 1.0 - v_end / best_before if best_before > 0 else 0.0
+    fall, t_end = None, math.nan
     if has_train:
-        t_at_min = float(smooth(t, rules.smooth_window)[m])
-        t_end = float(np.median(t[end]))
+        t_smooth = smooth(t, w)
+        t_at_min, t_end = float(t_smooth[m]), float(t_smooth[-1])
         fall = 1.0 - t_end / t_at_min if t_at_min > 0 else 0.0
-    numbers = {"min_epoch": int(epochs[m]), "val_rise": rise, "train_fall": fall}
-    rising = (last[-1] - last[m]) >= rules.patience and rise >= rules.min_rise
-    if rising and (fall is None or fall > 0):
-        onset = int(epochs[m])
+    numbers = {
+        "min_epoch": int(epochs[m]),
+        "val_rise": rise,
+        "train_fall": fall,
+        "val_recent_fall": recent_fall,
+        "patience": p,
+    }
+    since_min = int(last[-1] - last[m])
+    rising = rise >= rules.min_rise
+    if rising and since_min >= p and (fall is None or fall > 0):
         falling = f" while training loss fell {fall:.0%}" if fall is not None else ""
         return Diagnosis(
             "overfitting",
-            f"overfitting from epoch {onset}: validation loss {rise:.0%} above its minimum"
+            f"overfitting from epoch {last[m]}: validation loss {rise:.0%} above its minimum"
             f"{falling}",
-            onset_epoch=onset,
+            onset_epoch=int(last[m]),
             **numbers,
         )
-    if rising:
+    if rising and since_min >= p:
         return Diagnosis(
             "unstable",
-            f"unstable: validation loss {rise:.0%} above its minimum (epoch {epochs[m]}) while "
+            f"unstable: validation loss {rise:.0%} above its minimum (epoch {last[m]}) while "
             "training loss did not fall: an optimisation problem, not overfitting",
             **numbers,
         )
+    if recent_fall >= rules.min_rise:
+        return Diagnosis(
+            "improving",
+            f"still improving after {run} epochs: validation loss {recent_fall:.0%} below its "
+            f"earlier best in the last {p} epochs (lowest at epoch {last[m]}); train longer to "
+            "see whether it overfits",
+            **numbers,
+        )
     if has_train and t[0] > 0:
-        total_fall = 1.0 - float(np.median(t[end])) / float(t[0])
+        total_fall = 1.0 - t_end / float(t[0])
         if total_fall < rules.min_train_fall:
             start = "" if last[0] == 0 else f" at epoch {last[0]}"
             return Diagnosis(
                 "underfitting",
                 f"underfitting: training loss fell only {max(total_fall, 0.0):.0%} in {run} "
-                f"epochs ({t[0]:.3g}{start} to {np.median(t[end]):.3g})",
+                f"epochs ({t[0]:.3g}{start} to {t_end:.3g})",
                 **numbers,
             )
+    sparse = "" if every else f"{n} validations; "
+    if rising:  # a rise that began fewer than p epochs before the end
+        return Diagnosis(
+            "none",
+            f"no overfitting within {run} epochs yet ({sparse}validation loss {rise:.0%} above "
+            f"its minimum at epoch {last[m]}, only {since_min} epochs before the end: fewer "
+            f"than the {p} a rise must last)",
+            **numbers,
+        )
     return Diagnosis(
         "none",
-        f"no overfitting within {run} epochs ({'' if every else f'{n} validations; '}"
-        f"validation loss ends {rise:.0%} above its minimum)",
+        f"no overfitting within {run} epochs ({sparse}validation loss ends {rise:.0%} above its "
+        f"minimum at epoch {last[m]})",
         **numbers,
     )
