@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import math
 
+import pytest
+
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 from regopt.record.summary import final_and_best
@@ -14,7 +16,10 @@ def test_epoch_rows_merge_training_and_validation_calls(tmp_path) -> None:
     logger = EpochCSVLogger(tmp_path / "metrics.csv")
     logger.log_metrics({"val/loss": 0.5, "epoch": 0}, step=10)
     logger.log_metrics({"train/loss": 0.9, "epoch": 0}, step=10)
-    logger.log_metrics({"lr-Adam": 0.1}, step=10)  # no epoch: not part of the per-epoch record
+    logger.log_metrics({"lr-Adam": 0.1}, step=10)  # no epoch: the epoch being trained (0)
+    logger.epoch = 1
+    logger.log_metrics({"lr-Adam": 0.2}, step=11)  # logged before epoch 1's own metrics
+    logger.log_metrics({"lr-Adam": 0.3}, step=15)  # the epoch keeps its last value
     logger.log_metrics({"val/loss": 0.4, "train/loss": 0.7, "extra": 1.5, "epoch": 1}, step=20)
     logger.save()
     with open(tmp_path / "metrics.csv") as handle:
@@ -22,7 +27,8 @@ def test_epoch_rows_merge_training_and_validation_calls(tmp_path) -> None:
     assert [r["epoch"] for r in rows] == ["0", "1"]
     assert rows[0]["train/loss"] == "0.9" and rows[0]["val/loss"] == "0.5"
     assert rows[0]["extra"] == "" and rows[1]["extra"] == "1.5"
-    assert "lr-Adam" not in rows[0]
+    assert [r["lr-Adam"] for r in rows] == ["0.1", "0.3"]
+    assert [r["step"] for r in rows] == ["10", "20"]  # from self.log's calls only
     assert not list(tmp_path.glob(".metrics.csv.*"))  # no temporary file left behind
 
 
@@ -99,3 +105,14 @@ def test_runs_save_their_checkpoints_through_the_atomic_writer(tmp_path) -> None
 
     trainer, _ = fit_watched(["trainer.max_epochs=1"], [], tmp_path)
     assert isinstance(trainer.strategy.checkpoint_io, AtomicCheckpointIO)
+
+
+def test_curves_have_whole_number_epoch_ticks() -> None:
+    """Three epochs: matplotlib's default ticks would be 0, 0.25, 0.5, ..."""
+    from regopt.record.plots import curves_figure
+
+    rows = [{"epoch": e, "train/loss": 1.0 / (e + 1), "val/loss": 1.2 / (e + 1)} for e in range(3)]
+    fig = curves_figure(rows, {"verdict": "too short to judge"})
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if 0 <= t <= 2]
+        assert ticks and all(float(t).is_integer() for t in ticks), ticks

@@ -102,3 +102,20 @@ def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_pa
                           "data.parser=liac-arff", "model=mlp"], tmp_path)  # fmt: skip
     with pytest.raises(ConfigError, match=f"^data: test_rows={ROWS}: the set has {ROWS} rows$"):
         build_module(cfg, instantiate(cfg.data))
+
+
+def test_data_mnist_offline_says_it_needs_the_internet_once_and_what_to_do(tmp_path) -> None:
+    """No cache and no way out (a proxy on a closed loopback port): one line, exit 2, naming the
+    cache file to bring and the setting to point at it."""
+    from conftest import run_cli
+
+    closed = "http://127.0.0.1:9"
+    env = {"https_proxy": closed, "http_proxy": closed, "HTTPS_PROXY": closed,
+           "HTTP_PROXY": closed, "no_proxy": "", "NO_PROXY": ""}  # fmt: skip
+    result = run_cli(["data=mnist", "logger=none", f"paths.data_dir={tmp_path / 'empty'}",
+                      "trainer.max_epochs=1"], tmp_path, env=env)  # fmt: skip
+    assert result.returncode == 2, result.stderr[-2000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr[-2000:]
+    assert "data: mnist is not cached at" in lines[0] and "needs the internet once" in lines[0]
+    assert "paths.data_dir=" in lines[0] and "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ import pytorch_lightning as pl
 from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.config.cli_errors import ConfigError
@@ -114,17 +115,22 @@ def build_regularizer(spec: DictConfig) -> Regularizer:
     return regularizer
 
 
+# What a constructor raises for settings it refuses: a ValueError, or Lightning's own
+# MisconfigurationException (enable_checkpointing=false beside a ModelCheckpoint callback).
+REFUSALS = (ValueError, MisconfigurationException)
+
+
 @contextmanager
 def _config_error(key: str | None = None) -> Iterator[None]:
     """Turn a ValueError from building `key` into a one-line ConfigError (naming `key`)."""
     try:
         yield
     except InstantiationException as ex:
-        cause = ex.__cause__ if isinstance(ex.__cause__, ValueError) else None
+        cause = ex.__cause__ if isinstance(ex.__cause__, REFUSALS) else None
         if cause is None:
             raise
         raise ConfigError(f"{key}: {cause}" if key else str(cause)) from ex
-    except ValueError as ex:
+    except REFUSALS as ex:
         raise ConfigError(f"{key}: {ex}" if key else str(ex)) from ex
 
 
@@ -183,6 +189,7 @@ def run(cfg: DictConfig) -> float | None:
             return float("nan")
         mark_failed(output_dir / "summary.json", error)
         if not is_multirun():
+            error.add_note(f"record: {output_dir / 'summary.json'}")  # for the one-line report
             raise
         log.exception(f"job failed: {type(error).__name__}: {error} (the sweep goes on)")
         return float("nan")
@@ -214,7 +221,9 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     module = build_module(cfg, datamodule)
     static = {"seed": cfg.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static)
-    callbacks = [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
+    # first: it tells the record the epoch before any other callback logs into that epoch
+    callbacks: list[Any] = [EpochRowsCheckpoint()]
+    callbacks += [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
     callbacks += [instantiate(spec) for spec in (cfg.get("diagnostics") or {}).values()]
     checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)
     if checkpoint is not None:
@@ -222,9 +231,10 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     rules = instantiate(cfg.verdict) if cfg.get("verdict") else None
     callbacks.append(RunRecord(output_dir / "summary.json", static, rules))
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
-    callbacks += [RngStateCheckpoint(), EpochRowsCheckpoint()]  # exact resume
+    callbacks.append(RngStateCheckpoint())  # exact resume, with EpochRowsCheckpoint
     record = EpochCSVLogger(output_dir / "metrics.csv")
-    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
+    with _config_error("trainer"):  # Lightning refuses flags that contradict the callbacks
+        trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)

@@ -2,8 +2,9 @@
 
 Hydra prints multi-line messages (and sometimes tracebacks) for a bad override. regopt asks Hydra
 to raise instead (HYDRA_FULL_ERROR), then reports configuration errors in one line and exits 2.
-Errors raised by training itself keep their traceback: they are bugs, not typos.
-`REGOPT_DEBUG=1` (or HYDRA_FULL_ERROR=1 set by the user) shows the full traceback for everything.
+Any other failure (an unwritable run dir, an error in training) is one line too, with its cause and
+the run's record, and exits 1. `REGOPT_DEBUG=1` (or HYDRA_FULL_ERROR=1 set by the user) shows the
+full traceback for everything.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from omegaconf.errors import (
 )
 
 EXIT_CONFIG_ERROR = 2
+EXIT_FAILURE = 1
 CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
 
 
@@ -43,6 +45,11 @@ def run_reporting_config_errors(app: Callable[[], Any]) -> None:
         app()
     except (ConfigError, ConfigCompositionException, OverrideParseException, ValidationError) as ex:
         exit_on_config_error(ex)
+    except Exception as ex:  # a failure outside the config check: one line too, with the cause
+        if wants_traceback():
+            raise
+        print(f"regopt-train: failed: {describe_failure(ex)}", file=sys.stderr)
+        sys.exit(EXIT_FAILURE)
 
 
 def wants_traceback() -> bool:
@@ -72,6 +79,17 @@ def describe_config_error(ex: BaseException) -> str:
     if isinstance(cause, OmegaConfBaseException):
         return _omegaconf_message(cause)
     return " ".join(str(ex).split())
+
+
+def describe_failure(ex: BaseException) -> str:
+    """The cause in one line, where the run's record is (a note the pipeline added), and how to
+    see the traceback."""
+    if isinstance(ex, OSError) and ex.filename is not None:  # a run dir that cannot be written
+        cause = f"cannot write {ex.filename}: {ex.strerror or ex}"
+    else:
+        cause = f"{type(ex).__name__}: {' '.join(str(ex).split())}"
+    notes = [note for note in getattr(ex, "__notes__", []) if note.startswith("record: ")]
+    return f"{cause} ({'; '.join([*notes, 'REGOPT_DEBUG=1 shows the traceback'])})"
 
 
 def _group_options(group: str) -> list[str]:

@@ -14,6 +14,7 @@ each set): they validate.
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,8 +41,15 @@ def fetch_images(name: str, data_dir: Path, parser: str = "auto") -> dict[str, n
     data_id, shape = DATASETS[name]
     if parser == "auto":  # pandas parses much faster; liac-arff needs nothing more
         parser = "pandas" if importlib.util.find_spec("pandas") else "liac-arff"
-    x, y = fetch_openml(data_id=data_id, data_home=str(data_dir), as_frame=False,
-                        parser=parser, return_X_y=True)  # fmt: skip
+    with warnings.catch_warnings():  # its retries: the failure itself is reported once
+        warnings.filterwarnings("ignore", message="A network error occurred")
+        x, y = fetch_openml(
+            data_id=data_id,
+            data_home=str(data_dir),
+            as_frame=False,
+            parser=parser,
+            return_X_y=True,
+        )
     images = np.asarray(x, dtype=np.float64).reshape(len(x), *shape)
     return {"x": images.round().astype(np.uint8), "y": np.asarray(y).astype(np.int64)}
 
@@ -83,9 +91,12 @@ class OpenMLImageDataModule(TensorDataModule):
         return cache_path(self.data_dir, self.name, {"openml_id": DATASETS[self.name][0]})
 
     def load(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        arrays = cached_arrays(
-            self.cache_file, lambda: fetch_images(self.name, self.data_dir, self.parser)
-        )
+        try:
+            arrays = cached_arrays(
+                self.cache_file, lambda: fetch_images(self.name, self.data_dir, self.parser)
+            )
+        except OSError as error:  # urllib's URLError: no internet, a proxy, a refused connection
+            raise ValueError(self._offline_advice(error)) from error
         x, y = arrays["x"], arrays["y"]
         if not 0 < self.test_rows < len(y):
             raise ValueError(f"test_rows={self.test_rows}: the set has {len(y)} rows")
@@ -101,6 +112,16 @@ class OpenMLImageDataModule(TensorDataModule):
         train, val = _normalise(x_train, x_val, self.normalize)
         return (train, torch.as_tensor(y_train, dtype=torch.long),
                 val, torch.as_tensor(y_val, dtype=torch.long))  # fmt: skip
+
+    def _offline_advice(self, error: OSError) -> str:
+        reason = getattr(error, "reason", None) or error
+        file = self.cache_file
+        return (
+            f"{self.name} is not cached at {file} and downloading it from OpenML failed "
+            f"({reason}): it needs the internet once. On a machine with internet, run "
+            f"`regopt-train data={self.name} trainer.max_epochs=1 paths.data_dir=<dir>`, copy "
+            f"<dir>/{file.name} into a folder here and set paths.data_dir=<that folder>"
+        )
 
 
 def _normalise(x_train: np.ndarray, x_val: np.ndarray, how: str) -> tuple[Tensor, Tensor]:

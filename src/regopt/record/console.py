@@ -40,16 +40,41 @@ def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
 
 
 def _metric_rows(final: dict[str, Any], best: dict[str, Any]) -> list[tuple[str, str]]:
-    """Loss and accuracy, or loss and mean absolute error for a regression run."""
+    """The objective with its parts, then data losses and accuracy (or mean absolute error for a
+    regression run): train as the gap measures it (eval mode on a training subset), val, gap."""
     metric = "mae" if final.get("val/mae") is not None else "acc"
-    rows = [
-        (f"final {part} loss / {metric}",
-         f"{_fmt(final.get(f'{part}/loss'))} / {_fmt(final.get(f'{part}/{metric}'))}")
-        for part in ("train", "val", "gap")
-    ]  # fmt: skip
-    rows.append((
-        f"best val loss / {metric}",
-        f"{_fmt(best.get('val/loss'))} / {_fmt(best.get(f'val/{metric}'))} "
-        f"(epoch {_fmt(best.get('epoch'))})",
-    ))  # fmt: skip
+    rows = []
+    objective, data = final.get("train/loss"), final.get("train/loss_data")
+    if objective is not None and data is not None:
+        rows.append(
+            (
+                "final objective",
+                f"{_fmt(objective)} = data loss {_fmt(data)} + penalties {_fmt(objective - data)} "
+                "(training batches)",
+            )
+        )
+    evaluated = final.get("train_eval/loss") is not None
+    train = "train_eval" if evaluated else "train"
+    note = " (eval mode, as in the gap)" if evaluated else " (training batches)"
+    train_loss = final.get("train_eval/loss") if evaluated else data
+    rows.append(
+        (
+            f"final train loss / {metric}",
+            f"{_fmt(train_loss)} / {_fmt(final.get(f'{train}/{metric}'))}{note}",
+        )
+    )
+    rows += [
+        (
+            f"final {part} loss / {metric}",
+            f"{_fmt(final.get(f'{part}/loss'))} / {_fmt(final.get(f'{part}/{metric}'))}",
+        )
+        for part in ("val", "gap")
+    ]
+    rows.append(
+        (
+            f"best val loss / {metric}",
+            f"{_fmt(best.get('val/loss'))} / {_fmt(best.get(f'val/{metric}'))} "
+            f"(epoch {_fmt(best.get('epoch'))})",
+        )
+    )
     return rows

@@ -2,7 +2,9 @@
 
 Lightning's CSVLogger writes a row per logging call (training and validation of one epoch land on
 separate rows). This logger merges each epoch's calls into one row, keyed by the `epoch` value
-Lightning adds to epoch-level metrics, and rewrites the file atomically.
+Lightning adds to what `self.log` records, and rewrites the file atomically. A metric logged with no
+epoch (a stock callback's, such as LearningRateMonitor's `lr-Adam`, written straight to the
+loggers) joins the row of the epoch being trained, with that epoch's last value.
 
 Lightning calls `save` after every logging call (two or three times an epoch). A rewrite costs
 O(rows x columns) plus an fsync: 20 ms for 200 epochs of 45 columns, more than a digits epoch. So
@@ -35,6 +37,7 @@ class EpochCSVLogger(Logger):
         self.path = Path(path)
         self.min_interval_s = float(min_interval_s)
         self.rows: list[dict[str, float]] = []
+        self.epoch = 0  # the epoch being trained: EpochRowsCheckpoint keeps it current
         self._last_write = -math.inf
 
     @property
@@ -51,16 +54,15 @@ class EpochCSVLogger(Logger):
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        if "epoch" not in metrics:
-            return  # step-level metrics belong to the trackers, not to the per-epoch record
-        epoch = int(metrics["epoch"])
+        stepwise = "epoch" not in metrics  # not from self.log: no step column from it
+        epoch = self.epoch if stepwise else int(metrics["epoch"])
         while self.rows and self.rows[-1]["epoch"] > epoch:  # a resumed run repeats these epochs
             self.rows.pop()
         if not self.rows or self.rows[-1]["epoch"] != epoch:
             self.rows.append({"epoch": epoch})
         row = self.rows[-1]
         row.update({k: float(v) for k, v in metrics.items() if k != "epoch"})
-        if step is not None:
+        if step is not None and not stepwise:
             row["step"] = int(step)
 
     @rank_zero_only
@@ -101,12 +103,18 @@ KEY = "regopt_epoch_rows"
 
 
 class EpochRowsCheckpoint(Callback):
-    """Puts the per-epoch rows (completed with the epoch's metrics not yet handed to the loggers)
-    into each checkpoint, and gives them back to the EpochCSVLogger on resume."""
+    """Keeps the EpochCSVLogger in step with the trainer: tells it the epoch being trained, puts
+    the per-epoch rows (completed with the epoch's metrics not yet handed to the loggers) into each
+    checkpoint, and gives them back on resume."""
 
     @staticmethod
     def _record(trainer: pl.Trainer) -> EpochCSVLogger | None:
         return next((lg for lg in trainer.loggers if isinstance(lg, EpochCSVLogger)), None)
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        record = self._record(trainer)
+        if record is not None:
+            record.epoch = trainer.current_epoch
 
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            checkpoint: dict[str, Any]) -> None:  # fmt: skip

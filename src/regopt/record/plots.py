@@ -41,7 +41,16 @@ def column(rows: Sequence[dict[str, float]], key: str) -> tuple[list[int], list[
 
 
 def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path: Path) -> Path:
+    fig = curves_figure(rows, summary)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
+    return path
+
+
+def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> Any:
+    """The figure of curves.png: loss, accuracy and gap panels against whole-number epochs."""
     from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
 
     panels = [
         name for name, series in SERIES.items() if any(column(rows, k)[0] for k, *_ in series)
@@ -65,13 +74,12 @@ def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path:
         if onset is not None:
             ax.axvline(onset, color="red", linewidth=1.0, alpha=0.7, label=f"onset (epoch {onset})")
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(name)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(_title(summary), fontsize=10)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-    return path
+    return fig
 
 
 def _title(summary: dict[str, Any]) -> str:

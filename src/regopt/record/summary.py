@@ -16,7 +16,7 @@ from regopt.divergence import Diverged
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
-FINAL_KEYS = ("train/loss", "train/acc", "val/loss", "val/acc",
+FINAL_KEYS = ("train/loss", "train/loss_data", "train/acc", "val/loss", "val/acc",
               "train_eval/loss", "train_eval/acc", "gap/loss", "gap/acc")  # fmt: skip
 # The regression task's metrics: in `final` (and `val/*` in `best`) only when the run logged them.
 TASK_KEYS = tuple(f"{part}/{metric}" for part in ("train", "val", "train_eval", "gap")
