@@ -78,7 +78,6 @@ def test_final_is_the_last_validated_epoch_when_validation_skips_the_last(tmp_pa
 def test_a_checkpoint_write_that_dies_midway_leaves_the_previous_checkpoint(
     tmp_path, monkeypatch
 ) -> None:
-    import pytest
     import torch
 
     from regopt.record.checkpoint_io import AtomicCheckpointIO
