@@ -71,6 +71,12 @@ def test_cfg_job_prints_the_config_without_training(tmp_path) -> None:
     assert elapsed < 10  # composes without training (a loose bound: the benchmark times it)
 
 
+def test_cfg_job_with_a_bad_value_says_the_values_were_not_checked(tmp_path) -> None:
+    result = run_cli(["--cfg", "job", "optimizer.lr=-1"], tmp_path, timeout=60)
+    assert result.returncode == 0 and "lr: -1" in result.stdout
+    assert "without checking its values" in result.stderr
+
+
 class ConnectionCounter:
     """A TCP listener on loopback that counts every connection made to it."""
 
@@ -152,3 +158,10 @@ def test_regularizer_that_does_not_fit_the_model_fails_in_one_line(args, must_na
     for word in must_name:
         assert word in lines[0], (word, lines[0])
     assert not list(tmp_path.rglob("metrics.csv"))  # nothing trained
+
+
+def test_an_option_selected_twice_is_refused_in_one_line(tmp_path) -> None:
+    result = run_cli(["regularizer=[l2,l2]", "logger=none"], tmp_path, timeout=60)
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert line.count("\n") == 0 and "regularizer=[l2,l2] selects l2 more than once" in line

@@ -170,3 +170,27 @@ def test_a_regulariser_without_strength_refuses_a_schedule_in_one_line(tmp_path)
                           "+regularizer.max_norm.schedule.start=3"], tmp_path)  # fmt: skip
     with pytest.raises(ConfigError, match="^regularizer.max_norm: has no strength to schedule"):
         build_module(cfg, instantiate(cfg.data))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "says"),
+    [
+        (Schedule("delayed", start=12), "never on"),
+        (Schedule("switch_off", start=10), "never off"),
+        (Schedule("linear", start=2, end=20), "at most 39% of it"),  # (9 - 2) / (20 - 2) = 0.39
+    ],
+    ids=lambda c: getattr(c, "kind", ""),
+)
+def test_a_schedule_that_cannot_play_out_within_the_run_warns(
+    schedule: Schedule, says: str, tmp_path, caplog
+) -> None:
+    """10 epochs (0 to 9): each of these never reaches what it is for."""
+    end = schedule.end or "null"
+    overrides = ["trainer.max_epochs=10", f"schedule.kind={schedule.kind}"]
+    overrides += [f"schedule.start={schedule.start}", f"schedule.end={end}"]
+    cfg = compose_config(overrides, tmp_path)
+    with caplog.at_level("WARNING", logger="regopt"):
+        build_module(cfg, instantiate(cfg.data))
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert any(m.startswith("regularizer.l2.schedule: ") and says in m for m in warned), warned
+    assert Schedule("delayed", start=9).unreached(10) is None  # on in the last epoch: fine

@@ -13,6 +13,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from regopt.config.cli_errors import ConfigError, exit_on_config_error
+from regopt.config.selections import check_selections
 from regopt.config.validate import validate_config
 from regopt.record.resume_check import check_resume
 from regopt.scale import is_multirun
@@ -20,6 +21,7 @@ from regopt.scale import is_multirun
 
 def run_job(cfg: DictConfig) -> float | None:
     try:
+        check_selections(task_overrides())
         validate_config(cfg)
         check_resume(cfg)  # before the pipeline overwrites the run dir's config.yaml
     except ConfigError as error:
@@ -33,6 +35,13 @@ def run_job(cfg: DictConfig) -> float | None:
     except ConfigError as error:  # e.g. a regulariser that does not fit the model, found early
         exit_on_config_error(error)
         return None
+
+
+def task_overrides() -> list[str]:
+    """This job's command-line overrides (none outside a Hydra job, as in tests' compose)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def _record_config_failure(cfg: DictConfig, error: ConfigError) -> float:

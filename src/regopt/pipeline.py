@@ -67,6 +67,7 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
         with _config_error(f"regularizer.{name}"):
             regularizers[name] = build_regularizer(spec)
     objective = Objective(task, regularizers)
+    _warn_unreached_schedules(regularizers, cfg.trainer.get("max_epochs"))
     with _config_error():
         task.check_data(datamodule)
     with _config_error():
@@ -76,6 +77,16 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     stepping = {key: cfg.trainer.get(key) for key in MODULE_STEPPING_KEYS}
     check = cfg.get("divergence_check") or "auto"
     return RegOptModule(model, objective, optimizer, scheduler, **stepping, divergence_check=check)
+
+
+def _warn_unreached_schedules(regularizers: dict[str, Regularizer], epochs: Any) -> None:
+    """A schedule that cannot play out within the run is most likely a mistake: say so."""
+    if not isinstance(epochs, int) or epochs < 1:
+        return
+    for name, regularizer in regularizers.items():
+        problem = regularizer.schedule.unreached(epochs)
+        if problem:
+            log.warning(f"regularizer.{name}.schedule: {problem}")
 
 
 def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:

@@ -29,6 +29,12 @@ def main() -> None:
         run_reporting_config_errors(lambda: print_help(sys.argv[1:]))
         return
     run_reporting_config_errors(_hydra_app)
+    if any(arg in ("--cfg", "-c") for arg in sys.argv[1:]):  # Hydra printed, nothing ran
+        print(
+            "regopt-train: --cfg prints the composed config without checking its values; "
+            "a run checks them before training",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

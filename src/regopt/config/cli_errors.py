@@ -30,7 +30,8 @@ from omegaconf.errors import (
 
 EXIT_CONFIG_ERROR = 2
 EXIT_FAILURE = 1
-CONFIG_DIR = Path(__file__).resolve().parents[3] / "conf"
+# regopt/conf: in a checkout a link to the top-level conf/, in an installed wheel a copy of it
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
 
 
 class ConfigError(ValueError):

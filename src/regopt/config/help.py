@@ -29,7 +29,7 @@ and range-checked before anything trains; a bad one stops in one line, exit code
 
 Docs: README.md, docs/architecture.md, docs/reliability.md.
 """
-# Hydra's own groups that regopt adds options to; Hydra's plugins add more (see --hydra-help).
+# Hydra's own groups that regopt adds options to; Hydra and its installed plugins add more.
 HYDRA_GROUPS = ("hydra/launcher", "hydra/sweeper")
 
 
@@ -44,7 +44,24 @@ def config_groups(config_dir: Path = CONFIG_DIR) -> dict[str, list[str]]:
         group = path.parent.relative_to(config_dir).as_posix()
         if group != "." and (not group.startswith("hydra") or group in HYDRA_GROUPS):
             groups.setdefault(group, []).append(path.stem)
-    return {group: sorted(options) for group, options in sorted(groups.items())}
+    for group, options in plugin_options().items():
+        groups.setdefault(group, []).extend(options)
+    return {group: sorted(set(options)) for group, options in sorted(groups.items())}
+
+
+def plugin_options() -> dict[str, list[str]]:
+    """The launchers and sweepers Hydra and its installed plugins register (basic, joblib,
+    submitit_local, ...): discovering them registers configs only, it imports no plugin's heavy
+    dependencies."""
+    from hydra.core.config_store import ConfigStore
+    from hydra.core.plugins import Plugins
+
+    Plugins.instance()
+    store = ConfigStore.instance()
+    return {
+        group: [name.removesuffix(".yaml") for name in store.list(group) if name.endswith(".yaml")]
+        for group in HYDRA_GROUPS
+    }
 
 
 def render_help(overrides: Sequence[str]) -> str:

@@ -56,5 +56,22 @@ class Schedule:
         t = min(max((epoch - self.start) / (self.end - self.start), 0.0), 1.0)
         return t if self.kind == "linear" else 0.5 * (1.0 - math.cos(math.pi * t))
 
+    def unreached(self, epochs: int) -> str | None:
+        """What this schedule never gets to within a run of `epochs` epochs (0 to epochs - 1),
+        in words; None when it plays out in full."""
+        last = epochs - 1
+        after = f"after the last epoch ({last})"
+        if self.kind == "delayed" and self.start > last:
+            return f"kind=delayed starts at epoch {self.start}, {after}: never on"
+        if self.kind == "switch_off" and self.start > last:
+            return f"kind=switch_off stops at epoch {self.start}, {after}: never off"
+        if self.kind in RAMPS and self.end is not None and self.end > last:
+            reached = self.factor(last)
+            return (
+                f"kind={self.kind} reaches full strength at epoch {self.end}, {after}: at most "
+                f"{reached:.0%} of it"
+            )
+        return None
+
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "start": self.start, "end": self.end}
