@@ -23,6 +23,9 @@ from hydra.core.utils import JobReturn, JobStatus
 from hydra_plugins.hydra_optuna_sweeper.optuna_sweeper import OptunaSweeper
 
 log = logging.getLogger("regopt")
+# optuna's SQLite storage imports and runs alembic, whose INFO lines ("setup plugin ...", "Context
+# impl SQLiteImpl") say nothing about the sweep
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 INTERRUPTED = "regopt_interrupted"
