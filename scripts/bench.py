@@ -3,9 +3,9 @@
 Runs the same model (64-512-512-10 MLP), data (10,000 Gaussian-cluster samples, 2,000 validation),
 seed, optimiser (Adam 1e-3) and batch size (128) for 5 epochs (a) in scripts/bench_plain.py,
 (b) in the barest Lightning loop (scripts/bench_lightning.py: the floor under any Lightning
-template) and (c) through `regopt-train`: with its default callbacks and diagnostics, with them
-off, and with them off and one batch per training_step call (`steps_per_call=1`). Repetitions
-alternate between the variants, each in a fresh process; medians are reported.
+template) and (c) through `regopt-train` (which trains in Lightning's own loop): with its default
+callbacks and diagnostics, and with them off. Repetitions alternate between the variants, each in
+a fresh process; medians are reported.
 scripts/bench_steps.py measures the cost of a step beyond its arithmetic. Also times
 `regopt-train --help`, `--cfg job` and a 9-job multirun of the default digits job (basic
 launcher: one process; and `hydra/launcher=parallel`: 2 joblib workers).
@@ -122,9 +122,6 @@ def main() -> None:
         "bare Lightning loop": lambda: script_rep("scripts/bench_lightning.py"),
         "regopt, default callbacks + diagnostics": lambda: regopt_rep([]),
         "regopt, callbacks=none diagnostics=none": lambda: regopt_rep(OFF),
-        "regopt, off, steps_per_call=1 (Lightning's per-batch loop)": lambda: regopt_rep(
-            [*OFF, "steps_per_call=1"]
-        ),
     }
     results: dict[str, list[dict[str, float]]] = {name: [] for name in variants}
     names = list(variants)

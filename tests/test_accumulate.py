@@ -1,6 +1,7 @@
-"""`trainer.accumulate_grad_batches` under regopt's own stepping means what it means in Lightning's
-automatic optimisation: each batch's loss divided by the window, one optimiser step per window and
-one at the epoch's last batch (a partial window)."""
+"""Lightning's `trainer.accumulate_grad_batches` and `trainer.gradient_clip_val` in regopt's fit do
+what a plain PyTorch loop does with them: each batch's loss divided by the window, one optimiser
+step per window and one at the epoch's last batch (a partial window); the gradient clipped by
+`torch.nn.utils.clip_grad_norm_` just before each step."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ JOB = ["data=synthetic", f"data.n_train={N_TRAIN}", f"data.n_val={N_VAL}",
        "diagnostics=none"]  # fmt: skip
 
 
-def plain_accumulating_loop(window: int) -> tuple[float, int]:
+def plain_accumulating_loop(window: int, clip: float | None = None) -> tuple[float, int]:
     """A plain PyTorch loop written out here (same data, init and batch order as data=synthetic):
     the final val loss and the number of optimiser steps."""
     x, y = gaussian_classes(N_TRAIN + N_VAL, 64, 10, 4.0, 0)
@@ -37,17 +38,17 @@ def plain_accumulating_loop(window: int) -> tuple[float, int]:
                 optimizer.zero_grad()
             (loss_fn(model(x_train[index]), y_train[index]) / window).backward()
             if i % window == window - 1 or i == len(starts) - 1:
+                if clip is not None:
+                    nn.utils.clip_grad_norm_(model.parameters(), clip)
                 optimizer.step()
                 steps += 1
     with torch.no_grad():
         return loss_fn(model(x_val), y_val).item(), steps
 
 
-@pytest.mark.parametrize("steps_per_call", ["epoch", "1"])
-def test_accumulation_matches_a_plain_accumulating_loop(tmp_path, steps_per_call) -> None:
+def test_accumulation_matches_a_plain_accumulating_loop(tmp_path) -> None:
     expected_loss, expected_steps = plain_accumulating_loop(WINDOW)
-    overrides = [*JOB, f"trainer.accumulate_grad_batches={WINDOW}"]
-    summary = run_job([*overrides, f"steps_per_call={steps_per_call}"], tmp_path)
+    summary = run_job([*JOB, f"trainer.accumulate_grad_batches={WINDOW}"], tmp_path)
     assert summary["status"] == "completed"
     last = read_metrics(tmp_path)[-1]
     assert last["val/loss"] == pytest.approx(expected_loss, rel=1e-5)
@@ -63,3 +64,17 @@ def test_accumulation_changes_the_updates(tmp_path) -> None:
     accumulated, plain = read_metrics(tmp_path / "a")[-1], read_metrics(tmp_path / "b")[-1]
     assert plain["val/loss"] == pytest.approx(plain_accumulating_loop(1)[0], rel=1e-5)
     assert abs(accumulated["val/loss"] - plain["val/loss"]) > 1e-3
+
+
+def test_clipping_matches_clip_grad_norm_in_a_plain_loop(tmp_path) -> None:
+    clipped, _ = plain_accumulating_loop(1, clip=0.1)
+    assert abs(clipped - plain_accumulating_loop(1)[0]) > 1e-3  # the clip binds on this job
+    summary = run_job([*JOB, "trainer.gradient_clip_val=0.1"], tmp_path / "norm")
+    assert summary["status"] == "completed"
+    assert read_metrics(tmp_path / "norm")[-1]["val/loss"] == pytest.approx(clipped, rel=1e-5)
+    both, _ = plain_accumulating_loop(WINDOW, clip=0.1)  # clipped once per window, when it steps
+    run_job(
+        [*JOB, "trainer.gradient_clip_val=0.1", f"trainer.accumulate_grad_batches={WINDOW}"],
+        tmp_path / "both",
+    )
+    assert read_metrics(tmp_path / "both")[-1]["val/loss"] == pytest.approx(both, rel=1e-5)

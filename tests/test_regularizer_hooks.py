@@ -150,7 +150,7 @@ def test_gradient_clipping_from_the_trainer_config_bounds_each_step(tmp_path) ->
 
     class StepSizes(Callback):
         """The weights just before each optimiser step, and at the epoch's end: consecutive
-        snapshots differ by exactly one step (whether a training_step takes one batch or many)."""
+        snapshots differ by exactly one step."""
 
         def __init__(self) -> None:
             self.snapshots: list[torch.Tensor] = []

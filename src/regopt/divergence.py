@@ -1,12 +1,13 @@
 """A training loss that is not finite ends the run, recorded as `diverged`.
 
 Two ways to find it (the root key `divergence_check`):
-- `step`: the module reads each step's objective on the host before backward, so the optimiser
-  never applies it. One host sync per step: nothing measurable on a CPU (docs/reliability.md).
+- `step`: `training_step` reads each step's objective on the host and raises before returning it
+  to Lightning's backward, so the optimiser never applies it. One host sync per step: nothing
+  measurable on a CPU (docs/reliability.md).
 - `deferred`: no host sync per step. `DeferredWatch` keeps the first non-finite step and its loss
-  on the device, and the module reads it once per run of batches (an epoch by default), where the
-  epoch's training may end, and before a validation. The steps after the bad one are wasted and
-  the weights they leave are discarded: the run stops before the epoch is validated, logged or
+  on the device, and the module reads it once per epoch, where the epoch's training may end, and
+  before a validation. The steps after the bad one are wasted and the weights they leave are
+  discarded: the run stops before the epoch is validated, logged or
   checkpointed, with the same `diverged_at` as `step` would give.
 `auto` (the default) is `step` on a CPU and `deferred` on an accelerator, where a sync per step
 makes the host wait for the device. Either way the module calls the `on_diverged` hook of the

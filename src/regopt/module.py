@@ -1,13 +1,11 @@
 """The LightningModule: owns the objective and logs each term; a factory builds the optimiser.
 
-regopt steps the optimiser itself (Lightning's manual optimisation), so one `training_step` can
-take several optimiser steps: the data module serves a run of batches (a whole epoch, by default
-on one device) per call, and Lightning's per-batch machinery runs once per run instead of once per
-batch. Each step is what Lightning's automatic optimisation does: forward, zero_grad, backward,
-clip, step, in that order, and `trainer.accumulate_grad_batches` means what it means there (the
-loss divided by it, one step per window and at the epoch's last batch). See docs/benchmarks.md
-for what this saves and docs/architecture.md for when the data module falls back to one batch per
-call.
+Lightning's own training loop (automatic optimisation): `training_step` gets one batch and returns
+the objective, and Lightning does zero_grad, backward, `trainer.gradient_clip_*`,
+`accumulate_grad_batches` and the optimiser and scheduler steps as it documents them. regopt adds
+three things through Lightning's hooks: the after-step regularisers (`optimizer_step`, which
+Lightning calls once per real optimiser step), the divergence check (regopt.divergence) and epoch
+means logged once per epoch (regopt.running_means). docs/architecture.md says which hook does what.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
-from regopt.data.tensor_loader import BatchRun
 from regopt.divergence import DeferredWatch, Diverged, defers
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
@@ -45,19 +42,9 @@ class RegOptModule(pl.LightningModule):
         objective: Objective,
         optimizer: OptimizerFactory,
         scheduler: Callable[[torch.optim.Optimizer], Any] | None,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-        accumulate_grad_batches: int | None = 1,
         divergence_check: str = "auto",
     ) -> None:
         super().__init__()
-        self.automatic_optimization = False
-        # trainer.gradient_clip_* and accumulate_grad_batches of the config, applied here:
-        # Lightning does them only for automatic optimisation
-        self.gradient_clip_val = gradient_clip_val or None
-        self.gradient_clip_algorithm = gradient_clip_algorithm or "norm"
-        self.accumulate_grad_batches = int(accumulate_grad_batches or 1)
-        self._batches_this_epoch = 0
         self.divergence_check = divergence_check  # regopt.divergence: step, deferred or auto
         self._deferred = False
         self._watch = DeferredWatch()
@@ -81,23 +68,13 @@ class RegOptModule(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self._strengths = self.objective.set_epoch(self.current_epoch)
-        self._batches_this_epoch = 0
         if self._deferred:
             self._watch.start(self.global_step, self.device)
 
-    def training_step(self, batch: Any, batch_idx: int) -> None:
-        """One optimiser step per batch (per window of accumulated batches); `batch` is one
-        (inputs, targets) pair or a run of them."""
-        optimizer = self.optimizers()
-        if isinstance(batch, BatchRun):  # Lightning converted a single batch (e.g. to float64)
-            convert = self.trainer.precision_plugin.convert_input
-            last = len(batch) - 1
-            for i, (x, y) in enumerate(batch):
-                self._step(optimizer, *convert((x, y)), batch.ends_epoch and i == last)
-        else:
-            self._step(optimizer, *batch, batch_idx + 1 == self.trainer.num_training_batches)
-
-    def _step(self, optimizer: Any, x: Tensor, y: Tensor, ends_epoch: bool) -> None:
+    def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
+        """One batch: the objective Lightning back-propagates. With the per-step check a
+        non-finite objective raises here, before Lightning's backward and step."""
+        x, y = batch
         targets = self.task.targets(x, y)
         outputs = self.model(self.objective.transform_inputs(x))
         terms = self.objective.training_terms(outputs, targets)
@@ -107,20 +84,19 @@ class RegOptModule(pl.LightningModule):
             self._stop_if_not_finite(terms.total)
         metrics = self.task.metrics(outputs, targets)
         self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
-        window = self.accumulate_grad_batches
-        position = self._batches_this_epoch % window
-        self._batches_this_epoch += 1
-        steps = position == window - 1 or ends_epoch
-        if position == 0:
-            optimizer.zero_grad()
-        # Under DDP every backward is all-reduced (the wrapper's forward, which decides that, ran
-        # before this call): the same gradients as Lightning's no_sync windows, more communication.
-        self.manual_backward(terms.total / window if window > 1 else terms.total)
-        if not steps:
-            return
-        if self.gradient_clip_val:
-            self.clip_gradients(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
-        optimizer.step()
+        return terms.total
+
+    def optimizer_step(
+        self,
+        epoch: int,
+        batch_idx: int,
+        optimizer: Any,
+        optimizer_closure: Callable[[], Any] | None = None,
+    ) -> None:
+        """Lightning's step (its closure runs training_step, backward and clipping), then the
+        after-step regularisers (max_norm). Lightning calls this hook once per optimiser step:
+        under accumulation only when a window ends, so the projection follows every update."""
+        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
         if self._deferred:
             self._watch.stepped()
         self.objective.after_step()
@@ -135,14 +111,13 @@ class RegOptModule(pl.LightningModule):
             self._diverge(self.global_step, float(loss.detach()))
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
-        """The deferred check, once per run of batches and wherever the epoch's training may end
-        (after the callbacks' own hook, which may have asked the trainer to stop)."""
+        """The deferred check, wherever the epoch's training may end (after the callbacks' own
+        hook, which may have asked the trainer to stop): once per epoch unless a limit stops it."""
         if not self._deferred:
             return
         trainer = self.trainer
         if (
-            isinstance(batch, BatchRun)
-            or batch_idx + 1 >= trainer.num_training_batches
+            batch_idx + 1 >= trainer.num_training_batches
             or trainer.should_stop
             or 0 <= (trainer.max_steps or -1) <= self.global_step
         ):
@@ -184,9 +159,6 @@ class RegOptModule(pl.LightningModule):
             at_end = self.objective.weighted_penalties()
         if at_end:
             self._log_epoch({f"penalty/{name}": value for name, value in at_end.items()})
-        scheduler = self.lr_schedulers()
-        if scheduler is not None:  # after the epoch's lr was logged, before the checkpoint
-            scheduler.step()
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
@@ -203,8 +175,8 @@ class RegOptModule(pl.LightningModule):
             self._log_position()
 
     def _log_position(self) -> None:
-        """`epoch`, and `step` = the index of the epoch's last optimiser step: Lightning's own step
-        counts training_step calls, which is one per epoch with `steps_per_call: epoch`."""
+        """`epoch`, and `step` = the index of the epoch's last optimiser step, on the training and
+        the validation logs alike (Lightning's own logger step for a validation is one more)."""
         position = {"epoch": float(self.current_epoch), "step": float(max(self.global_step - 1, 0))}
         self.log_dict(position, on_step=False, on_epoch=True)
 

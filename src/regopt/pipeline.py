@@ -37,6 +37,7 @@ from regopt.scale import (
     adapt_strategy_for_sweeps,
     configure_threads,
     is_multirun,
+    progress_bar,
     restore_start_method,
 )
 from regopt.tasks import make_task
@@ -44,10 +45,6 @@ from regopt.tracking.naming import run_name, run_tags
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
-
-# Trainer keys that the module applies, since it steps the optimiser itself: the Trainer does them
-# only for automatic optimisation (and refuses them otherwise).
-MODULE_STEPPING_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
 
 
 def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptModule:
@@ -58,7 +55,6 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     """
     with _config_error("data"):  # loading may refuse the settings (sizes against the set)
         datamodule.setup("fit")  # the regularisers need the training set size; setup is idempotent
-    datamodule.steps_per_call = cfg.get("steps_per_call", 1)
     with _config_error("model"):
         model = instantiate(cfg.model, **model_sizes(cfg.model, datamodule))
         task = make_task(model, datamodule)
@@ -74,9 +70,8 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
         objective.prepare(model, datamodule.num_train_samples)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
-    stepping = {key: cfg.trainer.get(key) for key in MODULE_STEPPING_KEYS}
     check = cfg.get("divergence_check") or "auto"
-    return RegOptModule(model, objective, optimizer, scheduler, **stepping, divergence_check=check)
+    return RegOptModule(model, objective, optimizer, scheduler, divergence_check=check)
 
 
 def _warn_unreached_schedules(regularizers: dict[str, Regularizer], epochs: Any) -> None:
@@ -90,10 +85,14 @@ def _warn_unreached_schedules(regularizers: dict[str, Regularizer], epochs: Any)
 
 
 def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
-    """The configured Trainer, without the keys the module applies (MODULE_STEPPING_KEYS)."""
-    kept_away = {**dict.fromkeys(MODULE_STEPPING_KEYS), "accumulate_grad_batches": 1}
-    plugins = {} if cfg.trainer.get("plugins") else {"plugins": [AtomicCheckpointIO()]}
-    return instantiate(cfg.trainer, **kept_away, **plugins, **kwargs)
+    """The configured Trainer, every key passed as Lightning documents it; only
+    `enable_progress_bar: null` (auto) is resolved here (regopt.scale.progress_bar)."""
+    settings: dict[str, Any] = {
+        "enable_progress_bar": progress_bar(cfg.trainer.get("enable_progress_bar"))
+    }
+    if not cfg.trainer.get("plugins"):
+        settings["plugins"] = [AtomicCheckpointIO()]
+    return instantiate(cfg.trainer, **{**settings, **kwargs})
 
 
 def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> dict[str, Any]:

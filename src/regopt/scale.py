@@ -1,9 +1,11 @@
-"""Settings that depend on how a job was launched: threads per job, the DDP launch method."""
+"""Settings that depend on how a job was launched: threads per job, the DDP launch method, the
+progress bar."""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 from typing import Any
 
 from omegaconf import DictConfig, open_dict
@@ -71,3 +73,12 @@ def adapt_strategy_for_sweeps(trainer_cfg: DictConfig) -> None:
         log.info("multirun: using strategy=ddp_spawn instead of ddp (one output dir per job)")
         with open_dict(trainer_cfg):
             trainer_cfg.strategy = "ddp_spawn"
+
+
+def progress_bar(setting: bool | None) -> bool:
+    """`trainer.enable_progress_bar`: a user's true or false wins; null (auto) shows Lightning's bar
+    only in a single run at a terminal. A sweep's jobs would each draw one, and a file or CI log
+    (stdout not a TTY) would fill with its redraws: there regopt's one-line progress reports."""
+    if setting is not None:
+        return bool(setting)
+    return sys.stdout.isatty() and not is_multirun()

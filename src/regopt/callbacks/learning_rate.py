@@ -1,7 +1,9 @@
-"""Log the learning rate once per epoch as `opt/lr`.
+"""Log the learning rate once per epoch as `opt/lr`: the rate the epoch trained with.
 
 Lightning's LearningRateMonitor writes straight to the loggers with a step and no epoch, so it
-never reaches the per-epoch record (metrics.csv); logging through `pl_module.log` does.
+never reaches the per-epoch record (metrics.csv); logging through `pl_module.log` does. The rate
+is read when the epoch starts: Lightning steps an epoch-interval scheduler right after the epoch's
+last batch, before any `on_train_epoch_end`.
 """
 
 from __future__ import annotations
@@ -11,9 +13,16 @@ from pytorch_lightning.callbacks import Callback
 
 
 class LearningRateLog(Callback):
+    def __init__(self) -> None:
+        self._lr: float | None = None
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._lr = (
+            float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else None
+        )
+
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if not trainer.optimizers:
+        if self._lr is None:
             return
-        lr = trainer.optimizers[0].param_groups[0]["lr"]
         distributed = trainer.world_size > 1
-        pl_module.log("opt/lr", float(lr), on_step=False, on_epoch=True, sync_dist=distributed)
+        pl_module.log("opt/lr", self._lr, on_step=False, on_epoch=True, sync_dist=distributed)

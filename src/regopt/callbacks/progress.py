@@ -1,6 +1,8 @@
 """One line every few epochs: readable in a terminal, a log file and a SLURM output alike.
 
-Lightning's progress bar redraws every step, which costs time on small models and floods files.
+Lightning's progress bar redraws every step, which floods files: it is on only in a single run at
+a terminal (`trainer.enable_progress_bar: null`, regopt.scale.progress_bar), and these lines are
+written only while it is off (a sweep, a log file, CI), so a terminal never gets both.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ class EpochProgress(Callback):
 
     def _report(self, trainer: pl.Trainer, epochs_done: int) -> None:
         if not trainer.is_global_zero or epochs_done == self._last_reported:
+            return
+        if trainer.progress_bar_callback is not None:  # the bar shows the progress
             return
         self._last_reported = epochs_done
         metrics = trainer.callback_metrics

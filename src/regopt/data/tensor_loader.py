@@ -49,31 +49,8 @@ class EpochPermutation:
         return math.ceil(self.size / self.world_size)
 
 
-class BatchRun:
-    """Consecutive batches of one epoch, served as one item: one `training_step` call takes
-    them all (see regopt.module). Each batch is gathered only when it is reached, so a run of a
-    whole epoch holds no second copy of the training set. `ends_epoch`: its last batch is the
-    epoch's last (where gradient accumulation steps with a partial window)."""
-
-    def __init__(
-        self, loader: TensorLoader, order: Tensor, starts: range, ends_epoch: bool = True
-    ) -> None:
-        self.loader, self.order, self.starts = loader, order, starts
-        self.ends_epoch = ends_epoch
-
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
-        size = self.loader.batch_size
-        for start in self.starts:
-            index = self.order[start : start + size]
-            yield self.loader.inputs[index], self.loader.targets[index]
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-
 class TensorLoader:
-    """Iterates (inputs, targets) batches of `batch_size` rows of the given tensors; with
-    `batches_per_item` > 1, runs of that many batches (`BatchRun`), in the same order."""
+    """Iterates (inputs, targets) batches of `batch_size` rows of the given tensors."""
 
     def __init__(
         self,
@@ -85,7 +62,6 @@ class TensorLoader:
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
-        batches_per_item: int = 1,
     ) -> None:
         if len(inputs) != len(targets):
             raise ValueError(
@@ -93,20 +69,13 @@ class TensorLoader:
             )
         self.inputs, self.targets = inputs, targets
         self.batch_size, self.drop_last = batch_size, drop_last
-        self.batches_per_item = max(1, int(batches_per_item))
         self.sampler = EpochPermutation(len(inputs), shuffle, seed, rank, world_size)
         self.batch_sampler = None  # Lightning inspects DataLoader-like attributes; there is none
 
-    def __iter__(self) -> Iterator[tuple[Tensor, Tensor] | BatchRun]:
+    def __iter__(self) -> Iterator[tuple[Tensor, Tensor]]:
         order = self.sampler.indices().to(self.inputs.device)
         stop = len(order) - (len(order) % self.batch_size if self.drop_last else 0)
-        starts = range(0, stop, self.batch_size)
-        if self.batches_per_item > 1:
-            for first in range(0, len(starts), self.batches_per_item):
-                last = first + self.batches_per_item
-                yield BatchRun(self, order, starts[first:last], ends_epoch=last >= len(starts))
-            return
-        for start in starts:
+        for start in range(0, stop, self.batch_size):
             index = order[start : start + self.batch_size]
             yield self.inputs[index], self.targets[index]
 
@@ -115,4 +84,4 @@ class TensorLoader:
         return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
 
     def __len__(self) -> int:
-        return math.ceil(self.num_batches() / self.batches_per_item)
+        return self.num_batches()

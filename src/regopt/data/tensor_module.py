@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
-from regopt.data.batch_hooks import callbacks_needing_each_batch
 from regopt.data.splits import fixed_subset
-from regopt.data.tensor_loader import BatchRun, TensorLoader
-
-log = logging.getLogger("regopt")
+from regopt.data.tensor_loader import TensorLoader
 
 
 class TensorDataModule(pl.LightningDataModule):
@@ -30,9 +26,6 @@ class TensorDataModule(pl.LightningDataModule):
     input_dim: int
     num_classes: int
     input_shape: tuple[int, ...] | None = None
-    # Optimiser steps per training_step call (the config's `steps_per_call`, set by the
-    # pipeline): "epoch" or a whole number. See batches_per_call for when it is 1.
-    steps_per_call: int | str = 1
 
     def __init__(self, batch_size: int = 32, eval_batch_size: int = 2048, seed: int = 0) -> None:
         super().__init__()
@@ -62,12 +55,19 @@ class TensorDataModule(pl.LightningDataModule):
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
     def train_dataloader(self) -> TensorLoader:
+        """Shuffled, except under `trainer.overfit_batches`: Lightning then trains on the same
+        first batches every epoch (it turns a DataLoader's shuffling off; this loader is none)."""
         rank, world = self._rank_and_world()
-        loader = TensorLoader(self.x_train, self.y_train, self.batch_size, shuffle=True,
-                              seed=self.seed, rank=rank, world_size=world)  # fmt: skip
-        loader.batches_per_item = batches_per_call(self.steps_per_call, self.trainer,
-                                                   loader.num_batches())  # fmt: skip
-        return loader
+        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
+        return TensorLoader(
+            self.x_train,
+            self.y_train,
+            self.batch_size,
+            shuffle=not overfit,
+            seed=self.seed,
+            rank=rank,
+            world_size=world,
+        )
 
     def train_eval_dataloader(self, max_samples: int) -> TensorLoader:
         """A fixed subset of the training set (its training labels), unshuffled and whole on
@@ -81,40 +81,13 @@ class TensorDataModule(pl.LightningDataModule):
     def transfer_batch_to_device(
         self, batch: Any, device: torch.device, dataloader_idx: int
     ) -> Any:
-        """Nothing to move: the loaders serve batches (and runs of them) from tensors that already
-        live on the training device (Lightning's own hook walks the batch every step)."""
-        if isinstance(batch, BatchRun) or (
-            isinstance(batch, tuple | list)
-            and all(isinstance(t, Tensor) and t.device == device for t in batch)
+        """Nothing to move: the loaders serve batches from tensors that already live on the
+        training device (Lightning's own hook walks the batch every step)."""
+        if isinstance(batch, tuple | list) and all(
+            isinstance(t, Tensor) and t.device == device for t in batch
         ):
             return batch
         return super().transfer_batch_to_device(batch, device, dataloader_idx)
 
     def val_dataloader(self) -> TensorLoader:
         return TensorLoader(self.x_val, self.y_val, self.eval_batch_size, shuffle=False)
-
-
-def batches_per_call(requested: int | str, trainer: pl.Trainer | None, epoch_batches: int) -> int:
-    """Batches per training_step call: `requested` ("epoch" = all of them), or 1 wherever
-    Lightning must see every batch: several processes (DDP synchronises each backward with its
-    own forward), a trainer limit counted in batches or steps, or a callback with per-batch
-    hooks (regopt.data.batch_hooks)."""
-    if trainer is None or trainer.world_size > 1:
-        return 1
-    per_batch = callbacks_needing_each_batch(trainer)
-    if per_batch and requested != 1:
-        log.info(f"steps_per_call: one batch per call, for the per-batch hooks of {per_batch}")
-        return 1
-    whole_epoch = (None, 1.0)  # an int 1 is one batch; the float 1.0 is the whole epoch
-    per_batch_limits = (
-        trainer.max_steps not in (-1, None),
-        not any(_same(trainer.limit_train_batches, v) for v in whole_epoch),
-        not any(_same(trainer.val_check_interval, v) for v in whole_epoch),
-    )
-    if any(per_batch_limits):
-        return 1
-    return max(1, epoch_batches if requested == "epoch" else int(requested))
-
-
-def _same(value: object, reference: object) -> bool:
-    return type(value) is type(reference) and value == reference

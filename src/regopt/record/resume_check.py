@@ -19,8 +19,16 @@ from regopt.config.cli_errors import ConfigError
 
 # Keys a resumed run may change: how long it trains, where it reports, how it runs, how it is
 # judged. Everything else shapes the numbers already in the checkpoint.
-MAY_CHANGE = ("resume", "trainer.max_epochs", "logger", "threads", "paths", "verdict",
-              "steps_per_call", "divergence_check")  # fmt: skip
+MAY_CHANGE = (
+    "resume",
+    "trainer.max_epochs",
+    "logger",
+    "threads",
+    "paths",
+    "verdict",
+    "divergence_check",
+    "trainer.enable_progress_bar",
+)
 SHOWN = 3  # differences named in the message
 
 

@@ -14,7 +14,6 @@ from regopt.config.rules import (
     POSITIVE,
     POSITIVE_INT,
     SEED,
-    STEPS_PER_CALL,
     THREADS,
 )
 from regopt.config.schema import check_node, key, show
@@ -50,7 +49,6 @@ class Root:
     name: str = key()
     seed: int = key(SEED)
     threads: int | Literal["auto"] | None = key(THREADS)
-    steps_per_call: int | Literal["epoch"] | None = key(STEPS_PER_CALL)
     resume: Literal["auto", "none"] | None = key()
     divergence_check: Literal["auto", "step", "deferred"] = key()
     verdict: Verdict = key()

@@ -44,11 +44,14 @@ class Trainer(Target):
     log_every_n_steps: int = key(POSITIVE_INT)
     limit_train_batches: int | float | None = key(POSITIVE)
     limit_val_batches: int | float | None = key(NON_NEGATIVE)
-    enable_progress_bar: bool = key()
+    val_check_interval: int | float | None = key(POSITIVE)
+    enable_progress_bar: bool | None = key()  # null: auto (regopt.scale.progress_bar)
     enable_model_summary: bool = key()
     enable_checkpointing: bool = key()
     detect_anomaly: bool = key()
     fast_dev_run: bool | int = key(NON_NEGATIVE_INT)
+    overfit_batches: int | float = key(NON_NEGATIVE)
+    profiler: str | None = key()  # simple, advanced, pytorch, ...
 
 
 @schema("scheduler", "torch.optim.lr_scheduler.CosineAnnealingLR")
