@@ -136,6 +136,9 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
     # the two notices Lightning and torch print on every run are silenced (regopt.quiet)
     assert "Tip:" not in result.stderr + result.stdout and "LeafSpec" not in result.stderr
     assert "Trainable params" in result.stderr + result.stdout  # Lightning's own output is kept
+    # the summary counts a forward pass of two inputs: 2 FLOPs per multiply-add, 64-512-512-10
+    flops = 2 * 2 * (64 * 512 + 512 * 512 + 512 * 10)
+    assert f"Total FLOPs: {flops / 1e6:.1f} M" in result.stderr + result.stdout
     # the W&B offline run, in this job's own dir, and not a single connection attempted
     offline_runs = list((run_dir / "wandb").glob("offline-run-*"))
     assert len(offline_runs) == 1

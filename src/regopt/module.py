@@ -43,8 +43,10 @@ class RegOptModule(pl.LightningModule):
         optimizer: OptimizerFactory,
         scheduler: Callable[[torch.optim.Optimizer], Any] | None,
         divergence_check: str = "auto",
+        input_dim: int | None = None,
     ) -> None:
         super().__init__()
+        self.input_dim = input_dim  # the width of a flat input batch, for the model summary
         self.divergence_check = divergence_check  # regopt.divergence: step, deferred or auto
         self._deferred = False
         self._watch = DeferredWatch()
@@ -61,6 +63,16 @@ class RegOptModule(pl.LightningModule):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
+
+    @property
+    def example_input_array(self) -> Tensor | None:
+        """Two inputs of zeros in the model's dtype: Lightning's model summary measures the FLOPs
+        of a forward pass with them (without one it prints `Total FLOPs: 0`)."""
+        if self.input_dim is None:
+            return None
+        weight = next(self.model.parameters(), None)
+        dtype = weight.dtype if weight is not None else None
+        return torch.zeros(2, self.input_dim, dtype=dtype)
 
     def on_fit_start(self) -> None:
         self.objective.bind(self.model)  # after the strategy has placed the model

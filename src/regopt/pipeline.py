@@ -71,7 +71,14 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
     check = cfg.get("divergence_check") or "auto"
-    return RegOptModule(model, objective, optimizer, scheduler, divergence_check=check)
+    return RegOptModule(
+        model,
+        objective,
+        optimizer,
+        scheduler,
+        divergence_check=check,
+        input_dim=datamodule.input_dim,
+    )
 
 
 def _warn_unreached_schedules(regularizers: dict[str, Regularizer], epochs: Any) -> None:
@@ -88,7 +95,9 @@ def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
     """The configured Trainer, every key passed as Lightning documents it; only
     `enable_progress_bar: null` (auto) is resolved here (regopt.scale.progress_bar)."""
     settings: dict[str, Any] = {
-        "enable_progress_bar": progress_bar(cfg.trainer.get("enable_progress_bar"))
+        "enable_progress_bar": progress_bar(
+            cfg.trainer.get("enable_progress_bar"), kwargs.get("callbacks") or ()
+        )
     }
     if not cfg.trainer.get("plugins"):
         settings["plugins"] = [AtomicCheckpointIO()]

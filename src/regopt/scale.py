@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 from omegaconf import DictConfig, open_dict
@@ -75,10 +76,15 @@ def adapt_strategy_for_sweeps(trainer_cfg: DictConfig) -> None:
             trainer_cfg.strategy = "ddp_spawn"
 
 
-def progress_bar(setting: bool | None) -> bool:
+def progress_bar(setting: bool | None, callbacks: Sequence[Any] = ()) -> bool:
     """`trainer.enable_progress_bar`: a user's true or false wins; null (auto) shows Lightning's bar
-    only in a single run at a terminal. A sweep's jobs would each draw one, and a file or CI log
+    in a single run at a terminal, and wherever the callbacks bring a bar of their own (a
+    RichProgressBar: asked for by name). A sweep's jobs would each draw one, and a file or CI log
     (stdout not a TTY) would fill with its redraws: there regopt's one-line progress reports."""
+    from pytorch_lightning.callbacks import ProgressBar
+
     if setting is not None:
         return bool(setting)
+    if any(isinstance(callback, ProgressBar) for callback in callbacks):
+        return True
     return sys.stdout.isatty() and not is_multirun()
