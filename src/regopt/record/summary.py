@@ -82,6 +82,18 @@ class RunRecord(Callback):
         self.static = static
         self.rules = rules or VerdictRules()
         self._start = time.perf_counter()
+        self._before = 0.0  # seconds of earlier starts, up to the checkpoint this one resumed
+
+    def _wall_time(self) -> float:
+        return self._before + time.perf_counter() - self._start
+
+    def state_dict(self) -> dict[str, float]:
+        """In every checkpoint: a resumed run's wall time adds up over its starts (the time after
+        the checkpoint, trained again on resume, is counted once)."""
+        return {"wall_time_s": self._wall_time()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._before = float(state_dict.get("wall_time_s", 0.0))
 
     def _write(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, status: str, **extra: Any
@@ -100,7 +112,7 @@ class RunRecord(Callback):
             "seed": self.static.get("seed"),
             "epochs": len(rows),
             "final_epoch": int(final_row(rows)["epoch"]) if rows else None,
-            "wall_time_s": round(time.perf_counter() - self._start, 3),
+            "wall_time_s": round(self._wall_time(), 3),
             "final": final,
             "best": best,
             **self.static,

@@ -51,7 +51,7 @@ class Root:
     seed: int = key(SEED)
     threads: int | Literal["auto"] | None = key(THREADS)
     steps_per_call: int | Literal["epoch"] | None = key(STEPS_PER_CALL)
-    resume: Literal["auto", "none"] | None = key()
+    resume: Literal["auto", "newest_readable", "none"] | None = key()
     divergence_check: Literal["auto", "step", "deferred"] = key()
     verdict: Verdict = key()
     schedule: Schedule = key()
