@@ -117,8 +117,10 @@ def cut(path: Path, size: int) -> None:
 
 
 def record_bytes(run_dir: Path) -> dict[str, bytes]:
-    return {name: (run_dir / name).read_bytes()
-            for name in ("summary.json", "metrics.csv", "config.yaml")}  # fmt: skip
+    return {
+        name: (run_dir / name).read_bytes()
+        for name in ("summary.json", "metrics.csv", "config.yaml")
+    }
 
 
 def test_an_unreadable_last_checkpoint_is_refused_leaving_the_record_as_it_was(tmp_path) -> None:
@@ -179,3 +181,46 @@ def test_resuming_a_finished_run_keeps_its_wall_time(tmp_path) -> None:
     assert resumed["resumed_from"].endswith("last.ckpt") and resumed["epochs"] == 5
     # the time up to the last checkpoint (the end of the last epoch) plus this start's
     assert resumed["wall_time_s"] >= 0.9 * trained
+
+
+def start_long_run(run_dir: Path, root: Path, extra: list[str] = ()) -> subprocess.Popen:
+    env = {**os.environ, "REGOPT_ROOT": str(root)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "regopt.train",
+            "logger=none",
+            "diagnostics=none",
+            "trainer.max_epochs=400",
+            f"hydra.run.dir={run_dir}",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_epoch(proc: subprocess.Popen, last: Path, epoch: int = 1) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and checkpoint_epoch(last) < epoch:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+
+
+def test_ctrl_c_and_sigterm_record_an_interrupted_run(tmp_path) -> None:
+    for sent in (signal.SIGINT, signal.SIGTERM):
+        run_dir = tmp_path / sent.name
+        proc = start_long_run(run_dir, tmp_path)
+        wait_for_epoch(proc, run_dir / "checkpoints" / "last.ckpt")
+        proc.send_signal(sent)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode != 0
+        summary = read_summary(run_dir)
+        assert summary["status"] == "interrupted", err[-3000:]
+        assert summary["signal"] == sent.name and "error" not in summary
+        assert summary["epochs"] >= 1
+        assert f"hydra.run.dir={run_dir} resume=auto" in err  # how to continue it

@@ -57,8 +57,11 @@ def test_a_refused_resume_keeps_the_run_dir_it_targets(tmp_path) -> None:
     run_dir = tmp_path / "run"
     args = ["trainer.max_epochs=1", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]
     assert run_cli(args, tmp_path).returncode == 0
-    before = {name: (run_dir / name).read_bytes() for name in files_under(run_dir)
-              if not name.startswith(".hydra") and (run_dir / name).is_file()}  # fmt: skip
+    before = {
+        name: (run_dir / name).read_bytes()
+        for name in files_under(run_dir)
+        if not name.startswith(".hydra") and (run_dir / name).is_file()
+    }
     refused = run_cli([*args, "resume=auto", "optimizer.lr=0.5"], tmp_path)  # another config
     assert refused.returncode == 2 and "another config" in refused.stderr
     after = {name: (run_dir / name).read_bytes() for name in before}

@@ -14,8 +14,9 @@ from omegaconf import DictConfig
 
 from regopt.config.cli_errors import ConfigError, exit_on_config_error
 from regopt.config.validate import validate_config
+from regopt.interrupt import resume_command, stop_signals_interrupt
 from regopt.record.resume_check import check_resume
-from regopt.record.run_dir import holds_nothing, remove_refused
+from regopt.record.run_dir import holds_nothing, remove_refused, status_of
 from regopt.scale import is_multirun
 
 
@@ -32,10 +33,26 @@ def run_job(cfg: DictConfig) -> float | None:
     from regopt.pipeline import run  # heavy imports only once the config is known to be good
 
     try:
-        return run(cfg)
+        with stop_signals_interrupt():
+            return run(cfg)
     except ConfigError as error:  # e.g. a regulariser that does not fit the model, found early
         _refuse(cfg, error, fresh)
         return None
+    except (KeyboardInterrupt, SystemExit) as stop:  # Lightning turns Ctrl-C into exit(1)
+        interrupted = isinstance(stop, KeyboardInterrupt) or status_of(output_dir) == "interrupted"
+        if interrupted and not is_multirun():  # a sweep's own end says how to resume it all
+            _tell_how_to_resume(output_dir)
+        raise
+
+
+def _tell_how_to_resume(output_dir: Path) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    overrides = HydraConfig.get().overrides
+    command = resume_command(
+        [*overrides.hydra, *overrides.task], "hydra.run.dir", str(output_dir), multirun=False
+    )
+    print(f"regopt-train: interrupted; resume with: {command}", file=sys.stderr)
 
 
 def _refuse(cfg: DictConfig, error: ConfigError, fresh: bool) -> None:

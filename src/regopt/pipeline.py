@@ -28,6 +28,7 @@ from regopt.record.checkpoint_io import AtomicCheckpointIO
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
 from regopt.record.failure import mark_failed
+from regopt.record.run_dir import status_of
 from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
@@ -164,8 +165,10 @@ def resume_checkpoint(setting: str | None, output_dir: Path) -> Path | None:
         return None
     checkpoint = choose_checkpoint(setting, output_dir / "checkpoints")
     if checkpoint is None:
-        log.info(f"resume={setting}: no checkpoint in {output_dir / 'checkpoints'}, "
-                 "starting from scratch")  # fmt: skip
+        log.info(
+            f"resume={setting}: no checkpoint in {output_dir / 'checkpoints'}, "
+            "starting from scratch"
+        )
     else:
         log.info(f"resuming from {checkpoint}")
     return checkpoint
@@ -190,7 +193,7 @@ def run(cfg: DictConfig) -> float | None:
     except Exception as error:
         if isinstance(error, ConfigError) and not is_multirun():
             raise
-        if _status(output_dir) == "diverged":  # a child process's Diverged (ddp_spawn)
+        if status_of(output_dir) == "diverged":  # a child process's Diverged (ddp_spawn)
             log.warning(f"run diverged: see {output_dir / 'summary.json'}")
             return float("nan")
         mark_failed(output_dir / "summary.json", error)
@@ -203,13 +206,6 @@ def run(cfg: DictConfig) -> float | None:
     if summary["status"] != "completed":
         return float("nan")
     return summary["best"]["val/loss"]
-
-
-def _status(output_dir: Path) -> str | None:
-    try:
-        return json.loads((output_dir / "summary.json").read_text()).get("status")
-    except (OSError, ValueError):
-        return None
 
 
 def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:

@@ -1,10 +1,22 @@
-"""A refused job leaves no run dir: Hydra creates it (with `.hydra/` and an empty log) before
-the job can check its config, and a dir without a record would show up in reports as a run."""
+"""A run dir's state as its files tell it, and removing the dir of a refused job.
+
+A refused job leaves no run dir: Hydra creates it (with `.hydra/` and an empty log) before the
+job can check its config, and a dir without a record would show up in reports as a run.
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
+
+
+def status_of(run_dir: Path) -> str | None:
+    """summary.json's `status`; None when there is none to read."""
+    try:
+        return json.loads((run_dir / "summary.json").read_text()).get("status")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def holds_nothing(path: Path) -> bool:

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from regopt.diagnostics.verdict import Diagnosis, VerdictRules, diagnose_rows
 from regopt.divergence import Diverged
+from regopt.interrupt import signal_name
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
@@ -72,7 +74,8 @@ def diagnosis_for(
 
 class RunRecord(Callback):
     """Writes summary.json at the start (`running`) and at the end (`completed`, `diverged`,
-    `failed`) of fitting, on the global-zero process only. At the end it holds the overfitting
+    `failed`, `interrupted` by Ctrl-C or SIGTERM) of fitting, on the global-zero process only.
+    At the end it holds the overfitting
     verdict (`onset_epoch`, `verdict`, and the numbers behind them in `diagnosis`)."""
 
     def __init__(
@@ -145,6 +148,9 @@ class RunRecord(Callback):
         _flush_record(trainer)
         if isinstance(exception, Diverged) or self._status_on_disk() == "diverged":
             return  # recorded by on_diverged (in a ddp_spawn child, whose parent gets here)
+        if isinstance(exception, KeyboardInterrupt | SIGTERMException):  # Ctrl-C, SIGTERM
+            self._write(trainer, pl_module, "interrupted", signal=signal_name(exception))
+            return
         error = f"{type(exception).__name__}: {exception}"
         self._write(trainer, pl_module, "failed", error=error)
 
