@@ -118,6 +118,9 @@ def test_submitit_local_runs_a_two_job_sweep(tmp_path) -> None:
     jobs = sweep_jobs(tmp_path)
     assert [read_summary(j)["optimizer"]["name"] for j in jobs] == ["sgd", "adam"]
     assert all(read_summary(j)["status"] == "completed" for j in jobs)
+    # progress, read from the jobs' records: their Hydra hooks run in submitit's processes
+    assert "sweep: 2 of 2 jobs done (job " in result.stderr
+    assert "sweep finished: 2 jobs in " in result.stderr
 
 
 @pytest.mark.slow
