@@ -224,3 +224,4 @@ def test_ctrl_c_and_sigterm_record_an_interrupted_run(tmp_path) -> None:
         assert summary["signal"] == sent.name and "error" not in summary
         assert summary["epochs"] >= 1
         assert f"hydra.run.dir={run_dir} resume=auto" in err  # how to continue it
+        assert "sweep" not in err  # a sweep's progress lines: none for a single run

@@ -36,6 +36,10 @@ def tally_text(statuses: list[str]) -> str:
     return ", ".join(f"{statuses.count(name)} {name}" for name in names)
 
 
+def jobs_text(count: int) -> str:
+    return f"{count} job" if count == 1 else f"{count} jobs"
+
+
 def duration_text(seconds: float) -> str:
     if seconds < 90:
         return f"{seconds:.0f} s"
@@ -134,7 +138,8 @@ class SweepWatch:
         statuses = [status_of(job) or "no record" for job in jobs]
         self._print(
             [
-                f"sweep finished: {len(statuses)} jobs in {self.sweep_dir}: {tally_text(statuses)}",
+                f"sweep finished: {jobs_text(len(statuses))} in {self.sweep_dir}: "
+                f"{tally_text(statuses)}",
                 f"report: regopt-report {self.sweep_dir}",
             ]
         )
@@ -167,7 +172,7 @@ class SweepProgress(Callback):
             [str(o) for o in overrides], "hydra.sweep.dir", str(sweep_dir), multirun=True
         )
         _WATCH = SweepWatch(sweep_dir, sweep_total(hydra_cfg, sweep_dir), command)
-        of = f"{_WATCH.total} jobs" if _WATCH.total is not None else "jobs"
+        of = jobs_text(_WATCH.total) if _WATCH.total is not None else "jobs"
         print(f"sweep: {of} in {sweep_dir}", file=sys.stderr, flush=True)
         # Ctrl-C and SIGTERM stop the jobs, which record `interrupted`, then the sweep, which
         # prints the resume command (regopt.interrupt); SIGTERM no longer ends it unannounced
