@@ -171,3 +171,29 @@ def test_the_grid_heading_names_every_key_its_cells_average_over(tmp_path: Path)
     pooled = [0.1 + 0.001 * j for j in range(4)]  # none x sgd: jobs 0-3, both lrs, both seeds
     cell = f"{statistics.mean(pooled):.4g} ± {statistics.stdev(pooled):.2g}"
     assert f"| none | {cell} |" in text
+
+
+def test_a_sweep_dir_lists_the_planned_jobs_that_never_started(tmp_path: Path) -> None:
+    """multirun.yaml as Hydra's basic sweeper writes it: the jobs are every combination of the
+    sweeper's params, then the command line's overrides, numbered in that order."""
+    (tmp_path / "multirun.yaml").write_text(
+        "hydra:\n"
+        "  sweep:\n    dir: somewhere\n    subdir: ${hydra.job.num}\n"
+        "  sweeper:\n    _target_: hydra._internal.core_plugins.basic_sweeper.BasicSweeper\n"
+        "    max_batch_size: null\n    params:\n      seed: 0,1\n"
+        "  overrides:\n    task:\n    - optimizer=sgd,adam\n    - trainer.max_epochs=3\n"
+    )
+    fake_run(tmp_path / "0", ["seed=0", "optimizer=sgd", "trainer.max_epochs=3"], "completed", 0.1)
+    fake_run(tmp_path / "1", ["seed=0", "optimizer=adam", "trainer.max_epochs=3"], "interrupted")
+    runs = load_runs(tmp_path)
+    assert [(r.name, r.status) for r in runs] == [
+        ("0", "completed"),
+        ("1", "interrupted"),
+        ("2", "not started"),
+        ("3", "not started"),
+    ]
+    assert runs[2].overrides == {"seed": "1", "optimizer": "sgd", "trainer.max_epochs": "3"}
+    assert runs[3].overrides == {"seed": "1", "optimizer": "adam", "trainer.max_epochs": "3"}
+    assert main([str(tmp_path), "--no-figures"]) == 0
+    report = (tmp_path / "report.md").read_text()
+    assert "4 runs (completed 1, interrupted 1, not started 2)" in report

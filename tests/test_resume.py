@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -79,10 +80,11 @@ def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path) -> None:
     torch.save({"state_dict": payload}, run_dir / "checkpoints" / "last.ckpt")
     result = run_cli(["trainer.max_epochs=1", "logger=none", f"hydra.run.dir={run_dir}",
                       "resume=auto"], tmp_path)  # fmt: skip
-    assert result.returncode != 0
-    assert "weights_only" in result.stderr or "Unpickl" in result.stderr
+    assert result.returncode == 2  # refused before anything is written, in one line
+    (line,) = result.stderr.strip().splitlines()
+    assert "UnpicklingError" in line and "last.ckpt is unreadable" in line
     assert not marker.exists()
-    assert read_summary(run_dir)["status"] == "failed"
+    assert sorted(p.name for p in run_dir.iterdir()) == [".hydra", "checkpoints", "train.log"]
 
 
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path) -> None:
@@ -108,3 +110,118 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path) -> None:
     assert read_metrics(sweep / "0") == rows
     assert read_summary(sweep / "0")["status"] == "completed"
     assert read_summary(sweep / "0")["best"] == same["best"]
+
+
+def cut(path: Path, size: int) -> None:
+    path.write_bytes(path.read_bytes()[:size])
+
+
+def record_bytes(run_dir: Path) -> dict[str, bytes]:
+    return {
+        name: (run_dir / name).read_bytes()
+        for name in ("summary.json", "metrics.csv", "config.yaml")
+    }
+
+
+def test_an_unreadable_last_checkpoint_is_refused_leaving_the_record_as_it_was(tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    args = ["logger=none", f"hydra.run.dir={run_dir}"]
+    assert run_cli([*args, "trainer.max_epochs=3"], tmp_path).returncode == 0
+    checkpoints = run_dir / "checkpoints"
+    (checkpoints / "epoch_2.ckpt").write_bytes((checkpoints / "last.ckpt").read_bytes())
+    args.append("trainer.max_epochs=5")
+    extended = run_cli([*args, "resume=auto"], tmp_path)
+    assert extended.returncode == 0, extended.stderr[-3000:]
+    before, rows = record_bytes(run_dir), read_metrics(run_dir)
+    assert len(rows) == 5
+    cut(checkpoints / "last.ckpt", 1000)
+
+    refused = run_cli([*args, "resume=auto"], tmp_path)
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    (line,) = refused.stderr.strip().splitlines()  # one line, no traceback
+    assert str(checkpoints / "last.ckpt") in line and "unreadable" in line
+    assert "resume=newest_readable" in line
+    assert record_bytes(run_dir) == before  # byte for byte
+
+    # the explicit fallback: with best.ckpt unreadable too, the newest that loads is the end of
+    # epoch 2; epochs 3 and 4 are trained again, to the same numbers (batch order, RNG resume)
+    cut(checkpoints / "best.ckpt", 1000)
+    fallback = run_cli([*args, "resume=newest_readable"], tmp_path)
+    assert fallback.returncode == 0, fallback.stderr[-3000:]
+    assert "epoch_2.ckpt" in fallback.stdout + fallback.stderr
+    summary = read_summary(run_dir)
+    assert summary["status"] == "completed" and summary["resumed_from"].endswith("epoch_2.ckpt")
+    assert read_metrics(run_dir) == rows
+    assert summary["best"] == json.loads(before["summary.json"])["best"]
+    assert checkpoint_epoch(checkpoints / "last.ckpt") == 4  # readable again: the end of epoch 4
+
+
+def test_newest_readable_refuses_when_no_checkpoint_loads(tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    args = ["trainer.max_epochs=2", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]
+    assert run_cli(args, tmp_path).returncode == 0
+    before = record_bytes(run_dir)
+    for checkpoint in (run_dir / "checkpoints").glob("*.ckpt"):
+        cut(checkpoint, 1000)
+    refused = run_cli([*args, "resume=newest_readable"], tmp_path)
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    (line,) = refused.stderr.strip().splitlines()
+    assert "no readable checkpoint" in line and "best.ckpt" in line and "last.ckpt" in line
+    assert record_bytes(run_dir) == before
+
+
+def test_resuming_a_finished_run_keeps_its_wall_time(tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    args = ["trainer.max_epochs=5", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]
+    assert run_cli(args, tmp_path).returncode == 0
+    trained = read_summary(run_dir)["wall_time_s"]
+    again = run_cli([*args, "resume=auto"], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    resumed = read_summary(run_dir)
+    assert resumed["resumed_from"].endswith("last.ckpt") and resumed["epochs"] == 5
+    # the time up to the last checkpoint (the end of the last epoch) plus this start's
+    assert resumed["wall_time_s"] >= 0.9 * trained
+
+
+def start_long_run(run_dir: Path, root: Path, extra: list[str] = ()) -> subprocess.Popen:
+    env = {**os.environ, "REGOPT_ROOT": str(root)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "regopt.train",
+            "logger=none",
+            "diagnostics=none",
+            "trainer.max_epochs=400",
+            f"hydra.run.dir={run_dir}",
+            *extra,
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_epoch(proc: subprocess.Popen, last: Path, epoch: int = 1) -> None:
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and checkpoint_epoch(last) < epoch:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+
+
+def test_ctrl_c_and_sigterm_record_an_interrupted_run(tmp_path) -> None:
+    for sent in (signal.SIGINT, signal.SIGTERM):
+        run_dir = tmp_path / sent.name
+        proc = start_long_run(run_dir, tmp_path)
+        wait_for_epoch(proc, run_dir / "checkpoints" / "last.ckpt")
+        proc.send_signal(sent)
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode != 0
+        summary = read_summary(run_dir)
+        assert summary["status"] == "interrupted", err[-3000:]
+        assert summary["signal"] == sent.name and "error" not in summary
+        assert summary["epochs"] >= 1
+        assert f"hydra.run.dir={run_dir} resume=auto" in err  # how to continue it
+        assert "sweep" not in err  # a sweep's progress lines: none for a single run

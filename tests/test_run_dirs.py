@@ -33,3 +33,36 @@ def test_two_runs_started_together_never_share_a_dir(tmp_path) -> None:
     run_dirs = list((tmp_path / "logs" / "runs").iterdir())
     assert len(run_dirs) == 2
     assert all(read_summary(d)["status"] == "completed" for d in run_dirs)
+
+
+def files_under(path) -> list[str]:
+    return sorted(p.relative_to(path).as_posix() for p in path.rglob("*")) if path.exists() else []
+
+
+def test_a_refused_single_run_leaves_no_run_dir(tmp_path) -> None:
+    # refused by the config check, and by the pipeline while it builds the model (digits are 8x8
+    # images, cnn1d needs (channels, length))
+    for bad, key in (["optimizer.lr=-1"], "optimizer.lr"), (["model=cnn1d"], "model"):
+        result = run_cli([*bad, "trainer.max_epochs=1", "logger=none"], tmp_path)
+        assert result.returncode == 2, result.stderr[-3000:]
+        (line,) = result.stderr.strip().splitlines()
+        assert line.startswith("regopt-train: config error:") and key in line
+        assert files_under(tmp_path / "logs") == []
+    elsewhere = tmp_path / "given" / "run"
+    result = run_cli(["optimizer.lr=-1", f"hydra.run.dir={elsewhere}"], tmp_path)
+    assert result.returncode == 2 and not elsewhere.exists()
+
+
+def test_a_refused_resume_keeps_the_run_dir_it_targets(tmp_path) -> None:
+    run_dir = tmp_path / "run"
+    args = ["trainer.max_epochs=1", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]
+    assert run_cli(args, tmp_path).returncode == 0
+    before = {
+        name: (run_dir / name).read_bytes()
+        for name in files_under(run_dir)
+        if not name.startswith(".hydra") and (run_dir / name).is_file()
+    }
+    refused = run_cli([*args, "resume=auto", "optimizer.lr=0.5"], tmp_path)  # another config
+    assert refused.returncode == 2 and "another config" in refused.stderr
+    after = {name: (run_dir / name).read_bytes() for name in before}
+    assert after == before

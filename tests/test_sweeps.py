@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -118,6 +119,9 @@ def test_submitit_local_runs_a_two_job_sweep(tmp_path) -> None:
     jobs = sweep_jobs(tmp_path)
     assert [read_summary(j)["optimizer"]["name"] for j in jobs] == ["sgd", "adam"]
     assert all(read_summary(j)["status"] == "completed" for j in jobs)
+    # progress, read from the jobs' records: their Hydra hooks run in submitit's processes
+    assert "sweep: 2 of 2 jobs done (job " in result.stderr
+    assert "sweep finished: 2 jobs in " in result.stderr
 
 
 @pytest.mark.slow
@@ -136,3 +140,77 @@ def test_ddp_cpu_inside_a_multirun(launcher: str, tmp_path) -> None:
         # batch_size is per process: 359 samples over 2 ranks, batches of 32 -> 6 steps an epoch
         # (`step` is the index of the epoch's last step; one process would give 11, 23)
         assert [row["step"] for row in read_metrics(job)] == [5, 11]
+
+
+@pytest.mark.parametrize("launcher", ["basic", "parallel"])
+def test_a_sweep_shows_its_progress_and_its_end(launcher: str, tmp_path) -> None:
+    sweep = tmp_path / "sweep"
+    result = run_cli(
+        [
+            "-m",
+            f"hydra/launcher={launcher}",
+            "optimizer.lr=0.001,-1",
+            "trainer.max_epochs=1",
+            "logger=none",
+            "diagnostics=none",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [line for line in result.stderr.splitlines() if line.startswith("sweep")]
+    assert lines[0] == f"sweep: 2 jobs in {sweep}"
+    assert lines[1].startswith("sweep: 1 of 2 jobs done (job ")  # either may end first (joblib)
+    assert lines[1].endswith("left")  # an estimate of the time left
+    assert lines[2].startswith("sweep: 2 of 2 jobs done (job ")
+    assert lines[2].endswith("; 1 completed, 1 failed, 0 diverged")
+    assert lines[3] == f"sweep finished: 2 jobs in {sweep}: 1 completed, 1 failed, 0 diverged"
+    assert f"regopt-report {sweep}" in result.stderr
+    assert "resume it with" not in result.stderr
+
+
+def test_a_stopped_sweep_says_how_to_resume_and_its_report_lists_jobs_never_started(
+    tmp_path,
+) -> None:
+    sweep = tmp_path / "sweep"
+    args = [
+        "-m",
+        "optimizer=sgd,adam",
+        "trainer.max_epochs=400",
+        "logger=none",
+        "diagnostics=none",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
+    command = [sys.executable, "-m", "regopt.train", *args]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    last = sweep / "0" / "checkpoints" / "last.ckpt"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None and not last.is_file():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    summary = read_summary(sweep / "0")
+    assert summary["status"] == "interrupted" and summary["signal"] == "SIGTERM", err[-3000:]
+    assert not (sweep / "1").exists()
+    (line,) = [line for line in err.splitlines() if line.startswith("resume it with: ")]
+    command = shlex.split(line.removeprefix("resume it with: "))
+    assert command == ["regopt-train", *args, "resume=auto"]
+
+    from regopt.report.collect import load_runs
+
+    runs = load_runs(sweep)
+    assert [(r.name, r.status, r.overrides.get("optimizer")) for r in runs] == [
+        ("0", "interrupted", "sgd"),
+        ("1", "not started", "adam"),
+    ]
+
+    # the printed command resumes the sweep (trainer.max_epochs may change on resume)
+    shorter = [a if a != "trainer.max_epochs=400" else "trainer.max_epochs=3" for a in command]
+    resumed = run_cli(shorter[1:], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert [read_summary(sweep / n)["status"] for n in ("0", "1")] == ["completed", "completed"]
+    assert read_summary(sweep / "0")["resumed_from"].endswith("last.ckpt")

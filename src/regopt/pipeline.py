@@ -24,10 +24,12 @@ from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
 from regopt.record.atomic import write_text_atomic
+from regopt.record.checkpoint_choice import UnreadableCheckpoint, choose_checkpoint
 from regopt.record.checkpoint_io import AtomicCheckpointIO
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
 from regopt.record.failure import mark_failed
+from regopt.record.run_dir import status_of
 from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
@@ -182,28 +184,41 @@ def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
 
 
 def resume_checkpoint(setting: str | None, output_dir: Path) -> Path | None:
-    """`resume=auto`: continue from the run dir's last checkpoint, if there is one."""
+    """`resume=auto` (last.ckpt) or `resume=newest_readable`: the checkpoint to continue, if
+    there is one. It is checked to load before the run dir is touched (UnreadableCheckpoint)."""
     if setting in (None, "none"):
         return None
-    last = output_dir / "checkpoints" / "last.ckpt"
-    if last.is_file():
-        log.info(f"resuming from {last}")
-        return last
-    log.info(f"resume=auto: no checkpoint at {last}, starting from scratch")
-    return None
+    checkpoint = choose_checkpoint(setting, output_dir / "checkpoints")
+    if checkpoint is None:
+        log.info(
+            f"resume={setting}: no checkpoint in {output_dir / 'checkpoints'}, "
+            "starting from scratch"
+        )
+    else:
+        log.info(f"resuming from {checkpoint}")
+    return checkpoint
 
 
 def run(cfg: DictConfig) -> float | None:
     """Fit one configured job; returns the best val/loss (what a sweeper minimises).
 
     Inside a multirun a job that fails or diverges returns NaN, so the sweep (and an Optuna study)
-    records it and goes on; a single run re-raises, with its traceback.
+    records it and goes on; a single run re-raises, with its traceback. A single run refused for
+    its config (ConfigError) records nothing: regopt.job prints the line. A checkpoint that does
+    not load refuses the job before the run dir is touched, so its record stays as it was.
     """
     output_dir = Path(cfg.paths.output_dir)
     try:
         summary = fit(cfg, output_dir)
+    except UnreadableCheckpoint as error:
+        if not is_multirun():
+            raise
+        log.error(f"job refused: {error} (the sweep goes on)")
+        return float("nan")
     except Exception as error:
-        if _status(output_dir) == "diverged":  # a child process's Diverged (ddp_spawn)
+        if isinstance(error, ConfigError) and not is_multirun():
+            raise
+        if status_of(output_dir) == "diverged":  # a child process's Diverged (ddp_spawn)
             log.warning(f"run diverged: see {output_dir / 'summary.json'}")
             return float("nan")
         mark_failed(output_dir / "summary.json", error)
@@ -219,15 +234,9 @@ def run(cfg: DictConfig) -> float | None:
     return summary["best"]["val/loss"]
 
 
-def _status(output_dir: Path) -> str | None:
-    try:
-        return json.loads((output_dir / "summary.json").read_text()).get("status")
-    except (OSError, ValueError):
-        return None
-
-
 def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     quiet_third_party_notices()
+    checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)  # before anything is written
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     configure_threads(cfg.get("threads"))
@@ -244,7 +253,6 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     callbacks: list[Any] = [EpochRowsCheckpoint()]
     callbacks += [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
     callbacks += [instantiate(spec) for spec in (cfg.get("diagnostics") or {}).values()]
-    checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)
     if checkpoint is not None:
         static["resumed_from"] = str(checkpoint)
     rules = instantiate(cfg.verdict) if cfg.get("verdict") else None

@@ -6,6 +6,8 @@ without paying for torch or Lightning.
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 
 import hydra
@@ -28,7 +30,14 @@ def main() -> None:
     if wants_help(sys.argv[1:]):  # regopt's help: Hydra's lists groups 10x slower
         run_reporting_config_errors(lambda: print_help(sys.argv[1:]))
         return
-    run_reporting_config_errors(_hydra_app)
+    try:
+        run_reporting_config_errors(_hydra_app)
+    except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM outside a fit (which exits by itself)
+        if os.environ.get("REGOPT_DEBUG") == "1":
+            raise
+        name = getattr(stop, "signal", "SIGINT")
+        print(f"regopt-train: interrupted ({name})", file=sys.stderr)
+        sys.exit(128 + signal.Signals[name].value)
     if any(arg in ("--cfg", "-c") for arg in sys.argv[1:]):  # Hydra printed, nothing ran
         print(
             "regopt-train: --cfg prints the composed config without checking its values; "

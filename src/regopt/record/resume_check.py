@@ -38,7 +38,7 @@ def check_resume(cfg: DictConfig) -> None:
         return
     run_dir = Path(cfg.paths.output_dir)
     saved = run_dir / "config.yaml"
-    if not (run_dir / "checkpoints" / "last.ckpt").is_file() or not saved.is_file():
+    if not any((run_dir / "checkpoints").glob("*.ckpt")) or not saved.is_file():
         return  # nothing to resume, or a checkpoint with no config to compare (kept as before)
     before = _flat(OmegaConf.to_container(OmegaConf.load(saved), resolve=False))
     now = _flat(OmegaConf.to_container(cfg, resolve=True))
@@ -49,8 +49,9 @@ def check_resume(cfg: DictConfig) -> None:
     shown = ", ".join(f"{k}: {_show(before, k)} -> {_show(now, k)}" for k in changed[:SHOWN])
     more = f" and {len(changed) - SHOWN} more" if len(changed) > SHOWN else ""
     raise ConfigError(
-        f"resume=auto: {run_dir} holds a checkpoint of another config ({shown}{more}); allowed: "
-        f"the same config (only {', '.join(MAY_CHANGE[1:])} may change), or another run dir"
+        f"resume={cfg.resume}: {run_dir} holds a checkpoint of another config ({shown}{more}); "
+        f"allowed: the same config (only {', '.join(MAY_CHANGE[1:])} may change), "
+        "or another run dir"
     )
 
 

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
+from pytorch_lightning.utilities.exceptions import SIGTERMException
 
 from regopt.diagnostics.verdict import Diagnosis, VerdictRules, diagnose_rows
 from regopt.divergence import Diverged
+from regopt.interrupt import signal_name
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
@@ -72,7 +74,8 @@ def diagnosis_for(
 
 class RunRecord(Callback):
     """Writes summary.json at the start (`running`) and at the end (`completed`, `diverged`,
-    `failed`) of fitting, on the global-zero process only. At the end it holds the overfitting
+    `failed`, `interrupted` by Ctrl-C or SIGTERM) of fitting, on the global-zero process only.
+    At the end it holds the overfitting
     verdict (`onset_epoch`, `verdict`, and the numbers behind them in `diagnosis`)."""
 
     def __init__(
@@ -82,6 +85,18 @@ class RunRecord(Callback):
         self.static = static
         self.rules = rules or VerdictRules()
         self._start = time.perf_counter()
+        self._before = 0.0  # seconds of earlier starts, up to the checkpoint this one resumed
+
+    def _wall_time(self) -> float:
+        return self._before + time.perf_counter() - self._start
+
+    def state_dict(self) -> dict[str, float]:
+        """In every checkpoint: a resumed run's wall time adds up over its starts (the time after
+        the checkpoint, trained again on resume, is counted once)."""
+        return {"wall_time_s": self._wall_time()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._before = float(state_dict.get("wall_time_s", 0.0))
 
     def _write(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, status: str, **extra: Any
@@ -100,7 +115,7 @@ class RunRecord(Callback):
             "seed": self.static.get("seed"),
             "epochs": len(rows),
             "final_epoch": int(final_row(rows)["epoch"]) if rows else None,
-            "wall_time_s": round(time.perf_counter() - self._start, 3),
+            "wall_time_s": round(self._wall_time(), 3),
             "final": final,
             "best": best,
             **self.static,
@@ -133,6 +148,9 @@ class RunRecord(Callback):
         _flush_record(trainer)
         if isinstance(exception, Diverged) or self._status_on_disk() == "diverged":
             return  # recorded by on_diverged (in a ddp_spawn child, whose parent gets here)
+        if isinstance(exception, KeyboardInterrupt | SIGTERMException):  # Ctrl-C, SIGTERM
+            self._write(trainer, pl_module, "interrupted", signal=signal_name(exception))
+            return
         error = f"{type(exception).__name__}: {exception}"
         self._write(trainer, pl_module, "failed", error=error)
 

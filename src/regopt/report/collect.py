@@ -1,4 +1,5 @@
-"""Find run dirs under a path and read their local records (summary.json, metrics.csv, overrides).
+"""Find run dirs under a path and read their local records (summary.json, metrics.csv, overrides);
+in a sweep dir, also the planned jobs that never started.
 
 Nothing here talks to W&B: a report works with `logger=none` runs and on a machine without network.
 """
@@ -13,9 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regopt.sweep.plan import sweep_dir_plan
+
 # status as the report shows it: summary.json's own, or what its absence means
 UNFINISHED = "unfinished"  # summary.json still says running: killed, or still going
 NO_RECORD = "no record"  # Hydra started the job, but it never reached fitting
+NOT_STARTED = "not started"  # in the sweep's plan (its multirun.yaml), but no job dir
 
 
 @dataclass
@@ -59,7 +63,22 @@ def load_runs(root: Path) -> list[Run]:
             overrides = _hydra_overrides(path)
         name = path.relative_to(root).as_posix() if path != root else path.name
         runs.append(Run(path, name, status, parse_overrides(overrides), summary or {}))
-    return runs
+    return _with_jobs_never_started(root, runs)
+
+
+def _with_jobs_never_started(root: Path, runs: list[Run]) -> list[Run]:
+    """A sweep dir's planned jobs without a dir of their own (the sweep stopped before them)
+    are runs too, `not started`, so a report shows what is missing."""
+    plan = sweep_dir_plan(root)
+    if plan is None:
+        return runs
+    present = {run.path.name for run in runs if run.path.parent == root}
+    missing = [
+        Run(root / str(num), str(num), NOT_STARTED, parse_overrides(overrides))
+        for num, overrides in enumerate(plan)
+        if str(num) not in present
+    ]
+    return sorted([*runs, *missing], key=lambda run: _natural_key(run.name))
 
 
 def parse_overrides(overrides: list[str]) -> dict[str, str]:

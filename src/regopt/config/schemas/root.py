@@ -49,7 +49,7 @@ class Root:
     name: str = key()
     seed: int = key(SEED)
     threads: int | Literal["auto"] | None = key(THREADS)
-    resume: Literal["auto", "none"] | None = key()
+    resume: Literal["auto", "newest_readable", "none"] | None = key()
     divergence_check: Literal["auto", "step", "deferred"] = key()
     verdict: Verdict = key()
     schedule: Schedule = key()
