@@ -138,7 +138,7 @@ def build_report(
         if keys:  # one factor: one colour
             plane_keys = pair or (keys[0], None)
             x_name = f"{unit}_to_train_target"
-            written["plane"] = plane(runs, *plane_keys, base, x_name, out / "plane.png")
+            written["plane"] = plane(runs, *plane_keys, swept, base, x_name, out / "plane.png")
     write_text_atomic(written["report.csv"], groups_csv(groups, keys, effects, base))
     write_text_atomic(written["runs.csv"], runs_csv(runs, swept))
     images = [p for p in written.values() if p.suffix == ".png"]
