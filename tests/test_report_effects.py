@@ -169,6 +169,8 @@ def test_baseline_option_and_its_one_line_errors(sweep: Path, capsys) -> None:
         "regopt-report: --baseline regularizer=nonee: 'nonee' is not a value of regularizer "
         "(none, l2, dropout)"
     )
+    docs = (Path(__file__).resolve().parents[1] / "docs" / "report.md").read_text()
+    assert err in docs  # the page quotes the message as it is
     assert main([str(sweep), "--baseline", "lr=0.1"]) == 2
     assert "'lr' is not a swept key" in capsys.readouterr().err
 

@@ -13,7 +13,14 @@ import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 
-from regopt.report.aggregate import METRICS, Group, group_runs, metric, values_in_order
+from regopt.report.aggregate import (
+    CONVERGENCE_METRICS,
+    METRICS,
+    Group,
+    group_runs,
+    metric,
+    values_in_order,
+)
 from regopt.report.collect import Run
 from regopt.report.stats import Interval, effect
 
@@ -29,6 +36,7 @@ class Effect:
     context: tuple[tuple[str, str], ...]  # the other cell keys and their values
     metric: str
     interval: Interval | None  # None: no completed run with a value on one side
+    counts: str = ""  # "k/n here, k/n at the baseline": completed runs with a value
 
     @property
     def where(self) -> str:
@@ -94,10 +102,24 @@ def cell_effects(
                 (k, v) for j, (k, v) in enumerate(zip(cell_keys, key, strict=True)) if j != i
             )
             for name in names:
-                interval = effect(
-                    values_by_run(group, pair_keys, name), values_by_run(reference, pair_keys, name)
+                here = values_by_run(group, pair_keys, name)
+                there = values_by_run(reference, pair_keys, name)
+                counts = (
+                    f"{len(here)}/{len(group.completed)} here, "
+                    f"{len(there)}/{len(reference.completed)} at the baseline"
                 )
-                found.append(Effect(key, factor, key[i], base[factor], context, name, interval))
+                found.append(
+                    Effect(
+                        key,
+                        factor,
+                        key[i],
+                        base[factor],
+                        context,
+                        name,
+                        effect(here, there),
+                        counts,
+                    )
+                )
     return found
 
 
@@ -127,9 +149,12 @@ def clause(e: Effect) -> str:
     """`l2 lowers best val loss by 0.012 [0.004, 0.020]`, or `dropout: within seed noise (...)`."""
     label, i = METRICS[e.metric][0], e.interval
     if i is None:
-        return f"{e.value}: no completed runs with {label} on both sides"
+        verb = "reached the target" if e.metric in CONVERGENCE_METRICS else f"had a {label}"
+        return f"{e.value}: nothing to compare (runs that {verb}: {e.counts})"
     if i.low is None or i.high is None:
         return f"{e.value}: one seed, no interval ({label} {i.mean:+.4g})"
+    if i.low == i.high == i.mean == 0.0:
+        return f"{e.value}: the same {label} in every paired seed"
     if i.within_noise:
         return f"{e.value}: {NOISE} ({format_interval(i).removesuffix(' ' + NOISE)})"
     d = decimals(i)
