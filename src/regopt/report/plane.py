@@ -109,11 +109,12 @@ def _moves(
             xerr=_err(xi),
             fmt=MARKERS[r % len(MARKERS)],
             color=f"C{c % 10}",
+            mfc="none" if xi is None else f"C{c % 10}",
             ms=7,
             capsize=3,
         )
-        if xi is None:
-            _note(ax, "no pair reached the target", (x, yi.mean))
+        if xi is None:  # drawn on the vertical line, hollow: its move in x is unknown
+            _note(ax, "x unknown: no pair reached the target", (x, yi.mean))
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(0, color="grey", lw=0.8)
     ax.set(xlabel=f"effect on {METRICS[x_name][0]}", ylabel=f"effect on {METRICS[y_name][0]}")
