@@ -133,9 +133,12 @@ def effects_table(effects: Sequence[Effect], names: Sequence[str]) -> str:
             (e.factor, e.cell),
             [e.factor, e.value, e.baseline, e.where or "-", "-", *("-" for _ in names)],
         )
+        text = format_interval(e.interval)
         if e.interval is not None and row[4] == "-":
             row[4] = f"{e.interval.method} ({e.interval.n})"
-        row[5 + list(names).index(e.metric)] = format_interval(e.interval)
+        elif e.interval is not None and row[4] != f"{e.interval.method} ({e.interval.n})":
+            text += f" ({e.interval.method}, {e.interval.n})"  # fewer pairs: a target not reached
+        row[5 + list(names).index(e.metric)] = text
     return markdown_table(header, list(rows.values()))
 
 
