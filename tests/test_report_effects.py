@@ -38,8 +38,9 @@ def curves(reg: str, opt: str, seed: int) -> tuple[list[float], list[float]]:
     return train, val
 
 
-def write_run(path: Path, reg: str, opt: str, seed: int) -> None:
-    """A run dir as regopt-train leaves it: metrics.csv with `step`, summary.json from it."""
+def write_run(path: Path, reg: str, opt: str, seed: int, label: int | None = None) -> None:
+    """A run dir as regopt-train leaves it: metrics.csv with `step`, summary.json from it
+    (`label`: the seed the run records, when not `seed`)."""
     path.mkdir(parents=True)
     train, val = curves(reg, opt, seed)
     rows = [
@@ -57,12 +58,13 @@ def write_run(path: Path, reg: str, opt: str, seed: int) -> None:
         writer.writeheader()
         writer.writerows(rows)
     best = min(rows, key=lambda r: r["val/loss"])
-    overrides = [f"regularizer={reg}", f"optimizer={opt}", f"seed={seed}"]
+    label = seed if label is None else label
+    overrides = [f"regularizer={reg}", f"optimizer={opt}", f"seed={label}"]
     summary = {
         "status": "completed",
         "overrides": overrides,
         "epochs": EPOCHS,
-        "seed": seed,
+        "seed": label,
         "best": {"val/loss": best["val/loss"], "epoch": best["epoch"]},
         "final": {"gap/loss": rows[-1]["gap/loss"]},
         "diagnosis": {"kind": "none"},
@@ -213,3 +215,21 @@ def test_a_real_sweep_pairs_seeds_into_a_narrower_interval(tmp_path: Path) -> No
     assert "- Against regularizer=none: l2" in text and "### Every effect" in text
     assert "| regularizer | l2 | none | - | paired (3) |" in text
     assert (tmp_path / "plane.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_cells_without_shared_seeds_fall_back_to_welch(tmp_path: Path) -> None:
+    """l2 ran seeds 10-12, its baseline 0-2: nothing to pair, so Welch's interval (as scipy)."""
+    for job, seed in enumerate(SEEDS):
+        write_run(tmp_path / str(job), "none", "sgd", seed)
+        write_run(tmp_path / str(job + 3), "l2", "sgd", seed, label=10 + seed)
+    assert main([str(tmp_path), "--no-figures"]) == 0
+    with open(tmp_path / "report.csv") as handle:
+        row = next(r for r in csv.DictReader(handle) if r["regularizer"] == "l2")
+    low, high = scipy_stats.ttest_ind(
+        best("l2", "sgd"), best("none", "sgd"), equal_var=False
+    ).confidence_interval()
+    assert row["best_val_loss_vs_regularizer_test"] == "welch"
+    assert float(row["best_val_loss_vs_regularizer_low"]) == pytest.approx(low)
+    assert float(row["best_val_loss_vs_regularizer_high"]) == pytest.approx(high)
+    assert row["best_val_loss_vs_regularizer_within_noise"] == "true"  # the seed spread hides it
+    assert "l2: within seed noise" in (tmp_path / "report.md").read_text()

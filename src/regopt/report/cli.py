@@ -49,7 +49,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--metric",
         default="best_val_loss",
         choices=sorted(METRICS),
-        help="the heatmap's and the grid table's metric",
+        help="the metric of the grid, the heatmap and the first effect sentences",
     )
     parser.add_argument(
         "--baseline",
