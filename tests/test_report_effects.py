@@ -151,12 +151,22 @@ def test_time_to_target_counted_as_a_plain_loop_would(sweep: Path) -> None:
     )
     assert stalled["epochs_to_train_target"] == "inf"
     text = (sweep / "report.md").read_text()
-    assert f"Targets: training loss {target:.4g} (train_eval/loss)" in text
+    assert f"Targets: training loss {target:.4g} (train_eval/loss; the level every" in text
     assert "| 14 | dropout | sgd | 2 | completed |" in text
     assert "not reached" in next(line for line in text.splitlines() if line.startswith("| 14 |"))
     axes = text.split("## Convergence and generalisation")[1].split("## Groups")[0]
     dropout_sgd = next(line for line in axes.splitlines() if line.startswith("| dropout | sgd"))
     assert "(2/3)" in dropout_sgd  # 2 of its 3 runs reached the target
+    # a target given on the command line
+    assert main([str(sweep), "--no-figures", "--train-target", "0.5"]) == 0
+    assert (
+        "training loss 0.5 (train_eval/loss; given: --train-target)"
+        in (sweep / "report.md").read_text()
+    )
+    with open(sweep / "runs.csv") as handle:
+        first = next(csv.DictReader(handle))
+    epoch = first_at_or_below(curves("none", "sgd", 0)[0], 0.5)
+    assert float(first["epochs_to_train_target"]) == epoch + 1
 
 
 def test_baseline_option_and_its_one_line_errors(sweep: Path, capsys) -> None:

@@ -37,16 +37,17 @@ class Targets:
     train: float | None
     val: float | None
     train_key: str | None  # the training-loss column the train target is on
-    source: str  # where the targets came from, for the report
+    train_source: str  # where each target came from, for the report
+    val_source: str
 
     def describe(self) -> str:
         def level(value: float | None) -> str:
             return "none" if value is None else f"{value:.4g}"
 
-        key = f" ({self.train_key})" if self.train_key else ""
+        key = f"{self.train_key}; " if self.train_key else ""
         return (
-            f"training loss {level(self.train)}{key}, validation loss {level(self.val)}: "
-            f"{self.source}"
+            f"training loss {level(self.train)} ({key}{self.train_source}), "
+            f"validation loss {level(self.val)} ({self.val_source})"
         )
 
 
@@ -63,6 +64,12 @@ def train_key(runs: Sequence[Run]) -> str | None:
     return None
 
 
+def _worst_minimum(runs: Sequence[Run], key: str) -> float | None:
+    """The highest of the runs' lowest `key`: the level every one of them reached."""
+    lows = [min(r[key] for r in _finite(run.rows, key)) for run in runs if _finite(run.rows, key)]
+    return max(lows) if lows else None
+
+
 def choose_targets(
     runs: Sequence[Run],
     baseline_runs: Sequence[Run],
@@ -73,27 +80,14 @@ def choose_targets(
     """Targets from the baseline cell's completed runs, unless given."""
     key = train_key(runs)
     done = [r for r in baseline_runs if r.status == "completed"]
-    given = []
-    if train is None and key:
-        lows = [
-            min(r[key] for r in _finite(run.rows, key)) for run in done if _finite(run.rows, key)
-        ]
-        train = max(lows) if lows else None
-    else:
-        given.append("training")
-    if val is None:
-        bests = [
-            min(r[VAL_KEY] for r in _finite(run.rows, VAL_KEY))
-            for run in done
-            if _finite(run.rows, VAL_KEY)
-        ]
-        val = max(bests) if bests else None
-    else:
-        given.append("validation")
     source = f"the level every completed run of the baseline cell ({cell}) reached"
-    if given:
-        source += f" ({' and '.join(given)} given with the report's options)"
-    return Targets(train, val, key, source)
+    train_source = "given: --train-target" if train is not None else source
+    val_source = "given: --val-target" if val is not None else source
+    if train is None and key:
+        train = _worst_minimum(done, key)
+    if val is None:
+        val = _worst_minimum(done, VAL_KEY)
+    return Targets(train, val, key, train_source, val_source)
 
 
 def time_to(rows: Sequence[dict[str, float]], key: str, target: float) -> tuple[float, float]:
