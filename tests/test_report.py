@@ -112,7 +112,7 @@ def test_single_run_and_errors(tmp_path: Path, capsys) -> None:
     text = (tmp_path / "run" / "report.md").read_text()
     assert (
         "1 runs (completed 1)" in text
-        and "| run | completed | 20 | 0.3 | 0.1 | 7 | made up |" in text
+        and "| run | completed | 20 | 0.3 | 0.1 | 7 | 20 / - | 20 / - | made up |" in text
     )
     new_dir = tmp_path / "reports" / "new"  # --out into a dir that does not exist yet
     assert main([str(tmp_path / "run"), "--no-figures", "--out", str(new_dir)]) == 0

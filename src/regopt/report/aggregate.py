@@ -20,9 +20,9 @@ from regopt.report.collect import Run
 MISSING = "-"  # a key a run did not override (it kept the config's default)
 
 
-def _get(*path: str) -> Callable[[dict[str, Any]], float | None]:
-    def read(summary: dict[str, Any]) -> float | None:
-        value: Any = summary
+def _get(*path: str) -> Callable[[Run], float | None]:
+    def read(run: Run) -> float | None:
+        value: Any = run.summary
         for key in path:
             value = value.get(key) if isinstance(value, dict) else None
         return (
@@ -32,7 +32,11 @@ def _get(*path: str) -> Callable[[dict[str, Any]], float | None]:
     return read
 
 
-METRICS: dict[str, tuple[str, Callable[[dict[str, Any]], float | None]]] = {
+def _derived(name: str) -> Callable[[Run], float | None]:
+    return lambda run: run.derived.get(name)
+
+
+METRICS: dict[str, tuple[str, Callable[[Run], float | None]]] = {
     "best_val_loss": ("best val loss", _get("best", "val/loss")),
     "best_val_acc": ("best val acc", _get("best", "val/acc")),
     "best_epoch": ("best epoch", _get("best", "epoch")),
@@ -41,13 +45,31 @@ METRICS: dict[str, tuple[str, Callable[[dict[str, Any]], float | None]]] = {
     "final_gap_acc": ("final gap/acc", _get("final", "gap/acc")),
     "onset_epoch": ("onset epoch", _get("onset_epoch")),
     "epochs": ("epochs", _get("epochs")),
+    "epochs_to_train_target": ("epochs to train target", _derived("epochs_to_train_target")),
+    "steps_to_train_target": ("steps to train target", _derived("steps_to_train_target")),
+    "epochs_to_val_target": ("epochs to val target", _derived("epochs_to_val_target")),
+    "steps_to_val_target": ("steps to val target", _derived("steps_to_val_target")),
 }
 TABLE_METRICS = ("best_val_loss", "best_val_acc", "final_gap_loss", "onset_epoch")
+# a cell's two axes: convergence (time to target) and generalisation
+CONVERGENCE_METRICS = (
+    "steps_to_train_target",
+    "epochs_to_train_target",
+    "steps_to_val_target",
+    "epochs_to_val_target",
+)
+GENERALISATION_METRICS = ("best_val_loss", "final_gap_loss")
 
 
 def metric(run: Run, name: str) -> float | None:
-    value = METRICS[name][1](run.summary)
+    """The run's value of a metric: None when missing or not finite (a target never reached)."""
+    value = METRICS[name][1](run)
     return value if value is not None and math.isfinite(value) else None
+
+
+def not_reached(run: Run, name: str) -> bool:
+    """A convergence metric whose target the run never reached (marked, not dropped)."""
+    return run.derived.get(name) == math.inf
 
 
 def swept_keys(runs: Sequence[Run]) -> list[str]:

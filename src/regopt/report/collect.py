@@ -29,6 +29,7 @@ class Run:
     status: str
     overrides: dict[str, str]
     summary: dict[str, Any] = field(default_factory=dict)
+    derived: dict[str, float] = field(default_factory=dict)  # the report's own (convergence.py)
     _rows: list[dict[str, float]] | None = None
 
     @property

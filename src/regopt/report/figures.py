@@ -1,4 +1,4 @@
-"""The report's figures: learning curves per group, their means overlaid, and a heatmap of two keys.
+"""The report's figures: learning curves per group, their means overlaid, and a heatmap of effects.
 
 matplotlib's object API on an Agg canvas (no pyplot), imported only when a figure is drawn.
 """
@@ -14,6 +14,7 @@ import numpy as np
 from regopt.record.plots import column
 from regopt.report.aggregate import METRICS, Group, pivot
 from regopt.report.collect import Run
+from regopt.report.effects import NOISE, Effect, cell_effects, format_interval
 
 TRAIN_KEYS = ("train_eval/loss", "train/loss_data", "train/loss")
 
@@ -99,33 +100,82 @@ def curves_overlay(groups: Sequence[Group], keys: Sequence[str], path: Path) -> 
     return path
 
 
-def heatmap(runs: Sequence[Run], rows_key: str, cols_key: str, name: str, path: Path) -> Path:
-    """The metric's mean per cell (std below it); cells with no completed run are grey, their runs'
-    states written in."""
-    row_values, col_values, grid = pivot(runs, rows_key, cols_key)
-    stats = [[cell.stat(name) for cell in row] for row in grid]
-    values = np.array([[s.mean if s.mean is not None else np.nan for s in row] for row in stats])
-    fig = _figure(1.6 * len(col_values) + 2.5, 1.0 * len(row_values) + 1.8)
-    ax = fig.subplots()
-    masked = np.ma.masked_invalid(values)
+def effect_heatmap(
+    runs: Sequence[Run],
+    rows_key: str,
+    cols_key: str,
+    swept: Sequence[str],
+    base: dict[str, str],
+    name: str,
+    path: Path,
+) -> Path:
+    """Two panels on one colour scale centred at 0: each cell's effect on the metric against the
+    baseline of the rows key (left, per column) and of the columns key (right, per row), with its
+    95% interval; hatched cells are within seed noise, baseline cells show the metric itself."""
     from matplotlib import colormaps
 
-    cmap = colormaps["viridis_r" if "loss" in name else "viridis"].with_extremes(bad="lightgrey")
-    image = ax.imshow(masked, cmap=cmap, aspect="auto")
-    fig.colorbar(image, ax=ax, label=METRICS[name][0])
-    ax.set_xticks(range(len(col_values)), col_values)
-    ax.set_yticks(range(len(row_values)), row_values)
-    ax.set_xlabel(cols_key)
-    ax.set_ylabel(rows_key)
-    for r, row in enumerate(grid):
-        for c, cell in enumerate(row):
-            s = stats[r][c]
-            if s.mean is not None:
-                text = f"{s.mean:.3g}" + (f"\n± {s.std:.2g}" if s.std is not None else "")
-            else:
-                text = "\n".join(sorted({run.status for run in cell.runs})) or "no runs"
-            ax.text(c, r, text, ha="center", va="center", fontsize=8, color="black",
-                    bbox={"facecolor": "white", "alpha": 0.6, "linewidth": 0})  # fmt: skip
-    ax.set_title(f"{METRICS[name][0]}: mean over completed runs", fontsize=10)
+    row_values, col_values, grid = pivot(runs, rows_key, cols_key)
+    found = cell_effects(runs, [rows_key, cols_key], swept, base, [name])
+    by_cell = {(e.factor, *_position(e, rows_key, cols_key)): e for e in found}
+    means = [abs(e.interval.mean) for e in found if e.interval is not None]
+    scale = max(means, default=0.0) or 1.0
+    cmap = colormaps["coolwarm"].with_extremes(bad="whitesmoke")
+    fig = _figure(3.2 * len(col_values) + 3.5, 1.1 * len(row_values) + 1.9)
+    axes = fig.subplots(1, 2)
+    for ax, factor in zip(axes, (rows_key, cols_key), strict=True):
+        values = np.full((len(row_values), len(col_values)), np.nan)
+        for r, row_value in enumerate(row_values):
+            for c, col_value in enumerate(col_values):
+                e = by_cell.get((factor, row_value, col_value))
+                if e is not None and e.interval is not None:
+                    values[r, c] = e.interval.mean
+                at_base = (row_value if factor == rows_key else col_value) == base[factor]
+                text = _effect_text(e, grid[r][c], name, at_base)
+                ax.text(c, r, text, ha="center", va="center", fontsize=7)
+                if e is not None and e.interval is not None and e.interval.within_noise:
+                    ax.add_patch(_hatch(c, r))
+        image = ax.imshow(
+            np.ma.masked_invalid(values), cmap=cmap, vmin=-scale, vmax=scale, aspect="auto"
+        )
+        ax.set_xticks(range(len(col_values)), col_values)
+        ax.set_yticks(range(len(row_values)), row_values)
+        ax.set(xlabel=cols_key, ylabel=rows_key)
+        ax.set_title(f"{factor} against {factor}={base[factor]}", fontsize=9)
+    fig.colorbar(image, ax=axes, label=f"effect on {METRICS[name][0]} (setting - baseline)")
+    fig.suptitle(
+        f"{METRICS[name][0]}: effect with 95% interval over seeds; hatched: within seed "
+        "noise (the interval contains 0)",
+        fontsize=9,
+    )
     fig.savefig(path, dpi=100)
     return path
+
+
+def _position(e: Effect, rows_key: str, cols_key: str) -> tuple[str, str]:
+    other = e.context[0][1]
+    return (e.value, other) if e.factor == rows_key else (other, e.value)
+
+
+def _hatch(c: int, r: int):  # noqa: ANN202 - matplotlib is imported lazily
+    from matplotlib.patches import Rectangle
+
+    return Rectangle(
+        (c - 0.5, r - 0.5), 1, 1, fill=False, hatch="///", edgecolor="grey", linewidth=0
+    )
+
+
+def _effect_text(e: Effect | None, cell: Group, name: str, at_base: bool) -> str:
+    """A baseline cell shows its own mean ± std; any other its effect and interval."""
+    if not cell.runs:
+        return "no runs"
+    if e is None:
+        s = cell.stat(name)
+        if not at_base:
+            return "no baseline\nruns"
+        if s.mean is None:
+            return "baseline\n" + "\n".join(sorted({run.status for run in cell.runs}))
+        return f"baseline\n{s.format(3)}"
+    if e.interval is None:
+        return "no completed\nruns to compare"
+    text = format_interval(e.interval).replace(f" {NOISE}", "")
+    return text.replace(" [", "\n[") + ("\nwithin noise" if e.interval.within_noise else "")
