@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, open_dict
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from regopt.config.resolvers import register_resolvers
 
@@ -24,6 +25,27 @@ GROUPS = ("data", "model", "regularizer", "optimizer", "scheduler", "trainer", "
 
 def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+def regularizers() -> list[str]:
+    """Every regulariser in conf/regularizer/ (but `none`): what the grid, resume and effect
+    tests run, so a new one joins them with its class and YAML alone."""
+    return [name for name in options("regularizer") if name != "none"]
+
+
+def regularizer_class(name: str) -> type:
+    """The class conf/regularizer/<name>.yaml names with `_target_`."""
+    return get_class(OmegaConf.load(CONF / "regularizer" / f"{name}.yaml")["_target_"])
+
+
+def regularizer_overrides(name: str, effect_settings: bool = True) -> list[str]:
+    """Select it, with what any run with it needs (`needs`, e.g. model=bayes_mlp) and, by default,
+    the settings its `effect` declares (a strength that shows within a few epochs)."""
+    cls = regularizer_class(name)
+    effect = getattr(cls, "effect", None)
+    settings = effect.settings if effect is not None and effect_settings else {}
+    own = [f"regularizer.{name}.{key}={value}" for key, value in settings.items()]
+    return [*getattr(cls, "needs", ()), f"regularizer={name}", *own]
 
 
 def compose_config(overrides: list[str], output_dir: Path | None = None) -> DictConfig:

@@ -73,9 +73,13 @@ def test_label_smoothing_matches_its_formula_in_training_only() -> None:
             VAE(4, widths=[3]), train_size=4)  # fmt: skip
 
 
-def test_input_noise_has_the_configured_std() -> None:
+def test_input_noise_has_the_configured_std_and_keeps_the_targets() -> None:
     torch.manual_seed(0)
-    noisy = InputNoise(std=0.3).transform_inputs(torch.zeros(200_000, dtype=torch.float64))
+    targets = torch.randint(0, 3, (200_000,))
+    noisy, kept = InputNoise(std=0.3).transform_batch(
+        torch.zeros(200_000, dtype=torch.float64), targets
+    )
+    assert kept is targets
     assert abs(noisy.std().item() - 0.3) < 0.003  # 5 standard errors of a std estimate
     assert abs(noisy.mean().item()) < 5 * 0.3 / 200_000**0.5
 
@@ -127,19 +131,19 @@ class WatchSteps(Callback):
 def test_module_applies_max_norm_after_each_step_and_noise_to_training_inputs(tmp_path) -> None:
     watch = WatchSteps()
     calls = {"train": 0}
-    original = InputNoise.transform_inputs
+    original = InputNoise.transform_batch
 
-    def counting(self, inputs):
+    def counting(self, inputs, targets):
         calls["train"] += 1
-        return original(self, inputs)
+        return original(self, inputs, targets)
 
-    InputNoise.transform_inputs = counting  # counted at the class: the objective holds the instance
+    InputNoise.transform_batch = counting  # counted at the class: the objective holds the instance
     try:
         fit(["regularizer=[max_norm,input_noise]", "regularizer.max_norm.bound=0.5",
              "optimizer=sgd", "optimizer.lr=0.5", "trainer.max_epochs=2",
              "data.train_fraction=0.1"], [watch], tmp_path)  # fmt: skip
     finally:
-        InputNoise.transform_inputs = original
+        InputNoise.transform_batch = original
     assert watch.batches == 2 * 6  # 179 samples in batches of 32
     assert max(watch.max_row_norms) <= 0.5 + 1e-6
     assert calls["train"] == watch.batches  # once per training batch, never in validation

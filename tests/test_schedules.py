@@ -95,7 +95,7 @@ def test_strength_is_scaled_for_every_kind_of_regulariser() -> None:
     torch.testing.assert_close(terms.data, F.cross_entropy(logits, y, label_smoothing=0.025))
     squared = model.net[1].weight.pow(2).sum() + model.net[4].weight.pow(2).sum()
     torch.testing.assert_close(terms.penalties["l2"], 0.05 * 0.5 * squared)
-    noise = objective.transform_inputs(torch.zeros(200_000, dtype=torch.float64))
+    noise, _ = objective.transform_batch(torch.zeros(200_000, dtype=torch.float64), y)
     assert abs(noise.std().item() - 0.075) < 5 * 0.075 / (2 * 200_000) ** 0.5
     assert objective.set_epoch(9)["dropout"] == pytest.approx(0.4)  # from the configured p
 

@@ -87,8 +87,8 @@ class RegOptModule(pl.LightningModule):
         """One batch: the objective Lightning back-propagates. With the per-step check a
         non-finite objective raises here, before Lightning's backward and step."""
         x, y = batch
-        targets = self.task.targets(x, y)
-        outputs = self.model(self.objective.transform_inputs(x))
+        inputs, targets = self.objective.transform_batch(x, self.task.targets(x, y))
+        outputs = self.model(inputs)
         terms = self.objective.training_terms(outputs, targets)
         if self._deferred:
             self._watch.note(terms.total)

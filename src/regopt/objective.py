@@ -2,9 +2,10 @@
 
 It lives apart from the optimiser: the optimiser only ever sees parameters, and any term here
 (an L2 penalty included) is part of what is minimised, logged on its own. The data loss is the
-task's (regopt.tasks); regularisers may change the inputs, the targets the training loss sees,
-the model, or the weights after a step. Hook lists are fixed once, so a hook nobody overrides
-costs nothing per step.
+task's (regopt.tasks); regularisers may change a training batch (inputs and targets), the
+targets the training loss sees, the model, or the weights after a step (the hooks and their
+order: regopt.regularizers.base). Hook lists are fixed once, so a hook nobody overrides costs
+nothing per step.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 
 from torch import Tensor, nn
 
-from regopt.regularizers.base import FitContext, Penalty, Regularizer
+from regopt.regularizers.base import HOOKS, FitContext, Penalty, Regularizer
 from regopt.tasks import Task
 
 
@@ -38,8 +39,7 @@ class Objective:
             regularizer.name = name
         self.penalties = {n: r for n, r in self.regularizers.items() if isinstance(r, Penalty)}
         self._hooks = {
-            hook: [r for r in self.regularizers.values() if r.overrides(hook)]
-            for hook in ("transform_inputs", "loss_targets", "after_step")
+            hook: [r for r in self.regularizers.values() if r.overrides(hook)] for hook in HOOKS
         }
 
     def prepare(self, model: nn.Module, train_size: int) -> None:
@@ -72,10 +72,12 @@ class Objective:
         strengths = {n: r.set_epoch(epoch) for n, r in self.regularizers.items()}
         return {n: s for n, s in strengths.items() if s is not None}
 
-    def transform_inputs(self, inputs: Tensor) -> Tensor:
-        for regularizer in self._hooks["transform_inputs"]:
-            inputs = regularizer.transform_inputs(inputs)
-        return inputs
+    def transform_batch(self, inputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """A training batch, before the forward pass: (inputs, the task's targets) as the
+        model and the training data loss see them."""
+        for regularizer in self._hooks["transform_batch"]:
+            inputs, targets = regularizer.transform_batch(inputs, targets)
+        return inputs, targets
 
     def data_loss(self, outputs: Tensor, targets: Tensor) -> Tensor:
         """The task's loss on the true targets: what validation reports as val/loss."""

@@ -1,26 +1,40 @@
-"""The one interface every regulariser implements.
+"""The one interface every regulariser implements: one class, named by one YAML's `_target_`.
 
 A regulariser may do any of these, by overriding the matching hook:
 - add a term to the objective (`Penalty.penalty`, weighted, logged as `train/penalty/<name>`);
 - change the model once, before training (`prepare`: dropout sets p on the dropout layers);
-- change the inputs of training batches (`transform_inputs`: Gaussian input noise);
-- change the targets the training data loss sees (`loss_targets`: label smoothing);
+- change a training batch before the forward pass (`transform_batch(inputs, targets)`: input
+  noise changes the inputs, mixup the inputs and the targets together). `targets` are the task's
+  (class indices, or the inputs of a reconstruction); a hook may return class probabilities
+  instead, which the data loss and the metrics accept. Validation never sees this hook;
+- change the targets the training data loss compares the outputs with, after the forward pass
+  (`loss_targets(outputs, targets)`: label smoothing; `targets` may already be probabilities);
 - act after every optimiser step (`after_step`: the max-norm projection).
 
+Per step the objective runs every `transform_batch` (in config order), the forward pass, every
+`loss_targets` (in config order), the penalties, and after the step every `after_step`. The order
+of the hook kinds is fixed, so a batch hook and a target hook compose in either config order.
+
 Every regulariser with a strength (`strength_attr`: a penalty's weight, dropout's p, the input
-noise's std, the label smoothing) follows its `schedule` (regopt.regularizers.schedule): the
-objective calls `set_epoch` at the start of each training epoch, which sets the strength to
-configured value x schedule factor through `apply_strength`. No class needs its own schedule code.
+noise's std, the label smoothing, mixup's alpha) follows its `schedule`
+(regopt.regularizers.schedule): the objective calls `set_epoch` at the start of each training
+epoch, which sets the strength to configured value x schedule factor through `apply_strength`.
+No class needs its own schedule code.
 
 The objective calls only the hooks a class overrides (see `overrides`), so a regulariser costs
 nothing on the hot path for what it does not do. A regulariser that does not fit the model or the
 task raises ValueError from `prepare`; the pipeline reports it in one line before training.
+
+Two class attributes describe a regulariser to its tests (and readers), like a method card:
+`needs` (the overrides any run with it needs: kl needs a model with a KL term) and `effect` (the
+quantity it exists to move, and which way, against no regulariser on the same seed and data).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
@@ -28,7 +42,8 @@ from regopt.params import select_parameters
 from regopt.regularizers.schedule import Schedule
 from regopt.tasks import Task
 
-HOOKS = ("transform_inputs", "loss_targets", "after_step")
+HOOKS = ("transform_batch", "loss_targets", "after_step")  # the per-step hooks, in call order
+DIRECTIONS = ("lower", "higher", "at_most")
 
 
 @dataclass(frozen=True)
@@ -40,8 +55,35 @@ class FitContext:
     train_size: int  # training samples over all ranks: the N of "mean loss over the data set"
 
 
+@dataclass(frozen=True)
+class Effect:
+    """What a regulariser exists to move, measured on the trained model against
+    `regularizer=none` on the same seed and data (tests/test_regularizer_effects.py measures it).
+
+    `quantity`: `weight_norm` (the L2 norm of the weight matrices), `near_zero_weights` (the
+    fraction of weights near 0), `max_row_norm` (the largest row norm of a weight matrix),
+    `train_confidence` (the mean largest softmax probability on the training set), `kl_to_prior`
+    (the KL of a Bayesian model's posterior to its prior). `direction`: `lower` or `higher` than
+    without it, or `at_most` the setting named by `limit`. `settings`: its own keys at a strength
+    that shows the effect within a few epochs.
+    """
+
+    quantity: str
+    direction: Literal["lower", "higher", "at_most"]
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    limit: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.direction not in DIRECTIONS:
+            raise ValueError(f"direction={self.direction!r}; allowed: {', '.join(DIRECTIONS)}")
+        if (self.direction == "at_most") != (self.limit is not None):
+            raise ValueError("direction=at_most needs a limit (the setting it stays under)")
+
+
 class Regularizer:
     strength_attr: str | None = None  # the attribute a schedule scales; None: nothing to schedule
+    needs: tuple[str, ...] = ()  # overrides any run with it needs, e.g. ("model=bayes_mlp",)
+    effect: Effect | None = None  # what it moves, and which way (every shipped one declares it)
 
     def __init__(self) -> None:
         self.name = type(self).__name__.lower()  # the config key, set by the objective
@@ -75,12 +117,14 @@ class Regularizer:
     def bind(self, model: nn.Module) -> None:
         """Collect the tensors it acts on; called again once the strategy has placed the model."""
 
-    def transform_inputs(self, inputs: Tensor) -> Tensor:
-        """The inputs of a training batch, as the model should see them."""
-        return inputs
+    def transform_batch(self, inputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        """A training batch as the model (inputs) and the training data loss (targets) should
+        see it; `targets` are the task's, or probabilities from an earlier batch hook."""
+        return inputs, targets
 
     def loss_targets(self, outputs: Tensor, targets: Tensor) -> Tensor:
-        """The targets the training data loss compares `outputs` with."""
+        """The targets the training data loss compares `outputs` with (after the forward pass;
+        `targets` are class indices, or probabilities from a batch hook)."""
         return targets
 
     def after_step(self) -> None:
@@ -101,8 +145,13 @@ class Regularizer:
 
     def describe(self) -> dict[str, Any]:
         scheduled = {} if self.schedule.is_constant else {"schedule": self.schedule.describe()}
-        return {"name": self.name, "type": type(self).__name__, **self.settings(), **scheduled,
-                "label": self.label()}  # fmt: skip
+        return {
+            "name": self.name,
+            "type": type(self).__name__,
+            **self.settings(),
+            **scheduled,
+            "label": self.label(),
+        }
 
 
 class Penalty(Regularizer):

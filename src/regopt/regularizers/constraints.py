@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from regopt.params import select_parameters
-from regopt.regularizers.base import Regularizer
+from regopt.regularizers.base import Effect, Regularizer
 
 
 class MaxNorm(Regularizer):
@@ -16,6 +16,8 @@ class MaxNorm(Regularizer):
     onto the ball of radius `bound` after each step, as in Srivastava et al. (2014). A projection
     is not a penalty: nothing is added to the objective, and weights inside the ball are untouched.
     One-dimensional tensors (biases) are never constrained."""
+
+    effect = Effect("max_row_norm", "at_most", settings={"bound": 0.5}, limit="bound")
 
     def __init__(self, bound: float = 3.0, params: str = "weights") -> None:
         super().__init__()

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from regopt.regularizers.base import FitContext, Regularizer
+from regopt.regularizers.base import Effect, FitContext, Regularizer
 from regopt.tasks import Classification
 
 
@@ -19,6 +19,7 @@ class InputNoise(Regularizer):
     (Bishop, 1995), not equal to it."""
 
     strength_attr = "std"
+    effect = Effect("train_confidence", "lower", settings={"std": 1.0})
 
     def __init__(self, std: float = 0.1) -> None:
         super().__init__()
@@ -26,25 +27,37 @@ class InputNoise(Regularizer):
             raise ValueError(f"std={std}; allowed: a number >= 0")
         self.std = float(std)
 
-    def transform_inputs(self, inputs: Tensor) -> Tensor:
-        return inputs + self.std * torch.randn_like(inputs)
+    def transform_batch(self, inputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
+        return inputs + self.std * torch.randn_like(inputs), targets
 
     def settings(self) -> dict[str, Any]:
         return {"std": self.std}
 
 
-def smooth_labels(labels: Tensor, num_classes: int, smoothing: float, like: Tensor) -> Tensor:
-    """(1 - smoothing) * one_hot(labels) + smoothing / num_classes, in `like`'s dtype."""
-    one_hot = F.one_hot(labels, num_classes).to(like.dtype)
-    return one_hot * (1.0 - smoothing) + smoothing / num_classes
+def class_probabilities(targets: Tensor, num_classes: int, like: Tensor) -> Tensor:
+    """`targets` as class probabilities in `like`'s dtype: one-hot rows for class indices,
+    unchanged when they are probabilities already (a batch hook such as mixup made them)."""
+    if targets.is_floating_point():
+        return targets.to(like.dtype)
+    return F.one_hot(targets, num_classes).to(like.dtype)
+
+
+def smooth_labels(targets: Tensor, num_classes: int, smoothing: float, like: Tensor) -> Tensor:
+    """(1 - smoothing) * t + smoothing / num_classes, t the targets as class probabilities."""
+    return class_probabilities(targets, num_classes, like) * (1.0 - smoothing) + (
+        smoothing / num_classes
+    )
 
 
 class LabelSmoothing(Regularizer):
     """The training loss compares the outputs with (1 - smoothing) one-hot + smoothing / K. Its
     cross-entropy is (1 - smoothing) CE(y) + smoothing * mean_k(-log p_k): a pull towards uniform
-    predictions. Validation keeps the hard labels, so val/loss stays comparable across runs."""
+    predictions. Validation keeps the hard labels, so val/loss stays comparable across runs.
+    Targets that are probabilities already (mixup's) are smoothed the same way: (1 - s) t + s / K.
+    """
 
     strength_attr = "smoothing"
+    effect = Effect("train_confidence", "lower", settings={"smoothing": 0.3})
 
     def __init__(self, smoothing: float = 0.1) -> None:
         super().__init__()

@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from regopt.regularizers.base import FitContext, Regularizer
+from regopt.regularizers.base import Effect, FitContext, Regularizer
 
 log = logging.getLogger("regopt")
 
@@ -22,6 +22,7 @@ class Dropout(Regularizer):
     """
 
     strength_attr = "p"
+    effect = Effect("train_confidence", "lower", settings={"p": 0.5})
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()

@@ -14,7 +14,7 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
-from regopt.regularizers.base import FitContext, Penalty
+from regopt.regularizers.base import Effect, FitContext, Penalty
 
 KL_SCOPES = ("dataset", "sample")
 
@@ -32,6 +32,8 @@ class KLModel(Protocol):
 
 class KLDivergence(Penalty):
     log_unweighted = True  # beta = 0 still shows how far the posterior moves from the prior
+    needs = ("model=bayes_mlp",)  # or model=vae: a model with a KL term
+    effect = Effect("kl_to_prior", "lower")
 
     def __init__(self, beta: float = 1.0) -> None:
         super().__init__(weight=beta, params="all")

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from regopt.regularizers.base import FitContext, Penalty
+from regopt.regularizers.base import Effect, FitContext, Penalty
 
 log = logging.getLogger("regopt")
 
@@ -33,6 +33,8 @@ def prior_std_to_weight(prior_std: float, train_size: int) -> float:
 class L1Penalty(Penalty):
     """sum |w|: the negative log of a Laplace prior, up to a constant. Its gradient is sign(w)."""
 
+    effect = Effect("near_zero_weights", "higher", settings={"weight": 1e-3})
+
     def penalty(self, outputs: Tensor | None = None) -> Tensor:
         return l1_norm(self.parameters)
 
@@ -44,6 +46,8 @@ class L2Penalty(Penalty):
     Given `prior_std`, the weight is derived from it (and `weight` is ignored) once the training
     set size is known: see `prior_std_to_weight`.
     """
+
+    effect = Effect("weight_norm", "lower", settings={"weight": 1e-2})
 
     def __init__(
         self, weight: float | None = None, prior_std: float | None = None, params: str = "weights"
@@ -76,6 +80,8 @@ class L2Penalty(Penalty):
 
 class ElasticPenalty(Penalty):
     """l1_ratio * sum |w| + (1 - l1_ratio) * 0.5 * sum w^2: the sum of its two parts."""
+
+    effect = Effect("weight_norm", "lower", settings={"weight": 1e-2})
 
     def __init__(self, weight: float, l1_ratio: float = 0.5, params: str = "weights") -> None:
         if not 0 <= l1_ratio <= 1:

@@ -56,6 +56,12 @@ class LabelSmoothing(Scheduled):
     smoothing: float = key(PROBABILITY_BELOW_ONE)
 
 
+@schema("regularizer", "regopt.regularizers.mixup.Mixup")
+@dataclass
+class Mixup(Scheduled):
+    alpha: float = key(NON_NEGATIVE)
+
+
 @schema("regularizer", "regopt.regularizers.kl.KLDivergence")
 @dataclass
 class KL(Scheduled):
