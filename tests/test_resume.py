@@ -67,7 +67,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_metrics(tmp_path) -> None:
     assert resumed["best"] == read_summary(straight)["best"]
 
 
-SHORT = ["data.train_fraction=0.1", "model.widths=[32]", "diagnostics=none"]
+SHORT = ["data.train_fraction=0.1", "model.widths=[32]", "diagnostics=none", "threads=1"]
 
 
 @pytest.mark.parametrize("name", regularizers())
