@@ -33,8 +33,8 @@ def test_one_class_and_one_yaml_join_the_grid_resume_and_effect_tests(tmp_path) 
     assert not (ROOT / "src" / "regopt" / "regularizers" / f"{NEW}.py").exists()  # not shipped
     copy = tmp_path / "project"
     junk = shutil.ignore_patterns("__pycache__", "*.egg-info", ".pytest_cache")
-    for part in ("src", "conf", "tests"):
-        shutil.copytree(ROOT / part, copy / part, ignore=junk)
+    for part in ("src", "conf", "tests"):  # src/regopt/conf stays a link to the copy's conf/
+        shutil.copytree(ROOT / part, copy / part, symlinks=True, ignore=junk)
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
     for path, text in files.items():  # the two files, and nothing else
         (copy / path).write_text(text)
