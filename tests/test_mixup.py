@@ -17,6 +17,7 @@ from regopt.objective import Objective
 from regopt.pipeline import build_module
 from regopt.regularizers.data import LabelSmoothing
 from regopt.regularizers.mixup import Mixup
+from regopt.regularizers.schedule import Schedule
 from regopt.tasks import Classification
 
 N, K = 8, 3
@@ -80,6 +81,24 @@ def test_mixup_lambda_follows_beta_alpha_alpha_and_alpha_zero_leaves_the_batch()
     same_x, same_y = off.transform_batch(x, LABELS)
     assert same_x is x and same_y is LABELS
     assert torch.equal(torch.get_rng_state(), state)  # nothing drawn
+
+
+def test_mixup_alpha_follows_its_schedule() -> None:
+    """alpha is its strength: 0 before a delayed start (the batch untouched), then scheduled; lam
+    follows the alpha of the epoch (Beta(1, 1) is uniform)."""
+    mixup = Mixup(alpha=2.0)
+    mixup.set_schedule(Schedule("linear", start=1, end=3))
+    both = Objective(Classification(K), {"mixup": mixup})
+    both.prepare(MLP(N, K, widths=[4]), train_size=N)
+    x = torch.eye(N, dtype=torch.float64)
+    assert both.set_epoch(1) == {"mixup": 0.0}
+    assert both.transform_batch(x, LABELS)[0] is x
+    torch.manual_seed(0)
+    for epoch, alpha in ((2, 1.0), (3, 2.0)):
+        assert both.set_epoch(epoch) == {"mixup": alpha}
+        draws = [mixup.draw_lambda() for _ in range(4000)]
+        assert stats.kstest(draws, stats.beta(alpha, alpha).cdf).pvalue > 1e-3, epoch
+        assert read_mixing(both.transform_batch(x, LABELS)[0])[1] != list(range(N))
 
 
 @pytest.mark.parametrize("order", [("mixup", "label_smoothing"), ("label_smoothing", "mixup")])

@@ -44,9 +44,8 @@ def class_probabilities(targets: Tensor, num_classes: int, like: Tensor) -> Tens
 
 def smooth_labels(targets: Tensor, num_classes: int, smoothing: float, like: Tensor) -> Tensor:
     """(1 - smoothing) * t + smoothing / num_classes, t the targets as class probabilities."""
-    return class_probabilities(targets, num_classes, like) * (1.0 - smoothing) + (
-        smoothing / num_classes
-    )
+    probabilities = class_probabilities(targets, num_classes, like)
+    return probabilities * (1.0 - smoothing) + smoothing / num_classes
 
 
 class LabelSmoothing(Regularizer):
