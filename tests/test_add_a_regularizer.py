@@ -13,20 +13,24 @@ import textwrap
 
 import pytest
 
-from conftest import ROOT, read_metrics, read_summary, run_cli
+from conftest import ROOT, options, read_metrics, read_summary, run_cli
 
 FILE_BLOCK = re.compile(r'```\w+ title="([^"]+)"\n(.*?)```', re.DOTALL)
 NEW = "confidence"
 BAD_WEIGHT = [f"regularizer.{NEW}.weight=-1"]
 # the tests that pick up every regulariser in conf/regularizer/, and how many cases each gives one
-JOINS = {"tests/test_grid.py": 7, "tests/test_resume.py": 1, "tests/test_regularizer_effects.py": 1}
+JOINS = {
+    "tests/test_grid.py": len(options("optimizer")),
+    "tests/test_resume.py": 1,
+    "tests/test_regularizer_effects.py": 1,
+}
 
 
 def worked_example() -> dict[str, str]:
     return dict(FILE_BLOCK.findall((ROOT / "docs" / "regularizers.md").read_text()))
 
 
-@pytest.mark.slow  # a pytest session of its own: the grid (7 optimisers), resume and effect tests
+@pytest.mark.slow  # a pytest session of its own: the grid (every optimiser), resume, effect
 def test_one_class_and_one_yaml_join_the_grid_resume_and_effect_tests(tmp_path) -> None:
     files = worked_example()
     assert set(files) == {f"src/regopt/regularizers/{NEW}.py", f"conf/regularizer/{NEW}.yaml"}
