@@ -3,6 +3,9 @@ same random stream (dropout masks, input noise) as an uninterrupted one.
 
 Lightning's checkpoints restore weights, optimiser, schedulers and loops, not the generators. The
 states are stored as tensors and plain Python values, which `weights_only=True` loading accepts.
+They are restored when training starts, not when the checkpoint is loaded: what fit start does in
+between (the model summary's forward pass, a sanity check: a Bayesian model's forward draws
+weights) the uninterrupted run did before the stream the checkpoint holds.
 """
 
 from __future__ import annotations
@@ -41,11 +44,18 @@ def restore(state: dict[str, Any]) -> None:
 
 
 class RngStateCheckpoint(Callback):
+    def __init__(self) -> None:
+        self._loaded: dict[str, Any] | None = None
+
     def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            checkpoint: dict[str, Any]) -> None:  # fmt: skip
         checkpoint[KEY] = capture()
 
     def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
                            checkpoint: dict[str, Any]) -> None:  # fmt: skip
-        if KEY in checkpoint:
-            restore(checkpoint[KEY])
+        self._loaded = checkpoint.get(KEY)
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._loaded is not None:
+            restore(self._loaded)
+            self._loaded = None
