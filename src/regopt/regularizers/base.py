@@ -24,7 +24,9 @@ from typing import Any
 
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.params import select_parameters
+from regopt.ranges import NonNegative, ParamsRule
 from regopt.regularizers.schedule import Schedule
 from regopt.tasks import Task
 
@@ -105,6 +107,7 @@ class Regularizer:
                 "label": self.label()}  # fmt: skip
 
 
+@checked
 class Penalty(Regularizer):
     """Adds `weight * penalty()` to the objective.
 
@@ -119,10 +122,8 @@ class Penalty(Regularizer):
     log_unweighted = False
     strength_attr = "weight"
 
-    def __init__(self, weight: float, params: str = "weights") -> None:
+    def __init__(self, weight: NonNegative, params: ParamsRule = "weights") -> None:
         super().__init__()
-        if weight < 0:
-            raise ValueError(f"weight={weight}; allowed: a number >= 0")
         self.weight = float(weight)
         self.params_rule = params
         self._params: list[nn.Parameter] = []

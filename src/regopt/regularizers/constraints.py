@@ -7,20 +7,21 @@ from typing import Any
 import torch
 from torch import nn
 
+from regopt.config.signature import checked
 from regopt.params import select_parameters
+from regopt.ranges import ParamsRule, Positive
 from regopt.regularizers.base import Regularizer
 
 
+@checked
 class MaxNorm(Regularizer):
     """Projects every row of each covered weight matrix (the incoming weights of one unit) back
     onto the ball of radius `bound` after each step, as in Srivastava et al. (2014). A projection
     is not a penalty: nothing is added to the objective, and weights inside the ball are untouched.
     One-dimensional tensors (biases) are never constrained."""
 
-    def __init__(self, bound: float = 3.0, params: str = "weights") -> None:
+    def __init__(self, bound: Positive = 3.0, params: ParamsRule = "weights") -> None:
         super().__init__()
-        if bound <= 0:
-            raise ValueError(f"bound={bound}; allowed: a number > 0")
         self.bound = float(bound)
         self.params_rule = params
         self._matrices: list[nn.Parameter] = []
