@@ -13,7 +13,7 @@ call.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Literal
 
 import pytorch_lightning as pl
 import torch
@@ -23,7 +23,22 @@ from regopt.data.tensor_loader import BatchRun
 from regopt.divergence import DeferredWatch, Diverged, defers
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
+from regopt.ranges import NonNegative, PositiveInt
 from regopt.running_means import RunningMeans
+
+
+ClipAlgorithm = Literal["norm", "value"]
+
+
+def stepping_keys(
+    *,
+    gradient_clip_val: NonNegative | None = None,
+    gradient_clip_algorithm: ClipAlgorithm | None = "norm",
+    accumulate_grad_batches: PositiveInt | None = 1,
+) -> None:
+    """The Trainer's keys that this module applies, since it steps the optimiser itself
+    (Lightning does them only for automatic optimisation, and refuses them otherwise): the
+    config check reads their types from this signature, the pipeline their names."""
 
 
 class RegOptModule(pl.LightningModule):
@@ -45,9 +60,9 @@ class RegOptModule(pl.LightningModule):
         objective: Objective,
         optimizer: OptimizerFactory,
         scheduler: Callable[[torch.optim.Optimizer], Any] | None,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
-        accumulate_grad_batches: int | None = 1,
+        gradient_clip_val: NonNegative | None = None,
+        gradient_clip_algorithm: ClipAlgorithm | None = None,
+        accumulate_grad_batches: PositiveInt | None = 1,
         divergence_check: str = "auto",
     ) -> None:
         super().__init__()

@@ -16,7 +16,7 @@ from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import naming_the_key
 from regopt.divergence import Diverged
-from regopt.module import RegOptModule
+from regopt.module import RegOptModule, stepping_keys
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
@@ -44,7 +44,7 @@ log = logging.getLogger("regopt")
 
 # Trainer keys that the module applies, since it steps the optimiser itself: the Trainer does them
 # only for automatic optimisation (and refuses them otherwise).
-MODULE_STEPPING_KEYS = ("gradient_clip_val", "gradient_clip_algorithm", "accumulate_grad_batches")
+MODULE_STEPPING_KEYS = tuple(inspect.signature(stepping_keys).parameters)
 
 
 def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptModule:

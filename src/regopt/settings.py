@@ -62,7 +62,10 @@ class RunSettings:
     optimizer: Annotated[
         Mapping, Node(extra="regopt.optim.factory:OptimizerFactory", supplied=("params",))
     ]
-    trainer: Annotated[Mapping, Node(supplied=("logger", "callbacks", "plugins"))]
+    trainer: Annotated[
+        Mapping,
+        Node(extra="regopt.module:stepping_keys", supplied=("logger", "callbacks", "plugins")),
+    ]
     paths: Annotated[Mapping, ArgsOf("regopt.settings:Paths")]
     schedule: Annotated[Mapping, ArgsOf(SCHEDULE)]  # every regulariser's, unless it sets its own
     scheduler: Annotated[Mapping, Node(supplied=("optimizer",), may_be_empty=True)] = field(

@@ -6,7 +6,7 @@ against their data set. The config check builds the cheap objects once on dummie
 on one parameter, the scheduler on that optimiser, the regularisers, the data module without its
 data); the pipeline builds the rest under `naming_the_key`. Either way the failure names the key:
 the one the message starts with (`train_size=5 leaves ...`), else the one key the message quotes
-(`` `devices` ``), else the one key whose removal (the target's default) lets the object build.
+(`` `devices` ``), else the keys whose removal (the target's default) lets the object build.
 """
 
 from __future__ import annotations
@@ -49,18 +49,18 @@ def describe_refusal(
     if start and start[1] in keys:
         return f"{where}.{message}"
     quoted = [k for k in keys if re.search(rf"`{k}`|\b{k}=|`Trainer\({k}=", message)]
-    key = quoted[0] if len(quoted) == 1 else _removable(node, keys, rebuild)
-    if key is None:
+    named = quoted if len(quoted) == 1 else _removable(node, keys, rebuild)
+    if not named:
         return f"{where}: {message}"
-    return f"{where}.{key}={show(node[key])}: {message}"
+    return " with ".join(f"{where}.{k}={show(node[k])}" for k in named) + f": {message}"
 
 
 def _removable(
     node: Mapping[str, Any], keys: list[str], rebuild: Callable[[dict[str, Any]], Any] | None
-) -> str | None:
-    """The one key without which the object builds (its default restored), if there is one."""
+) -> list[str]:
+    """The keys without any one of which the object builds (its default restored)."""
     if rebuild is None:
-        return None
+        return []
     found = []
     for key in keys:
         try:
@@ -68,7 +68,7 @@ def _removable(
         except Exception:  # noqa: BLE001, S112 (still refused, or a required key removed)
             continue
         found.append(key)
-    return found[0] if len(found) == 1 else None
+    return found
 
 
 def build(where: str, node: Mapping[str, Any], make: Callable[[dict[str, Any]], Any]) -> Any:

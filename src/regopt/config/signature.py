@@ -70,7 +70,9 @@ def _missing(path: str) -> str:
     owner: Any = found
     for name in parts[depth:]:
         if not hasattr(owner, name):
-            return f"{getattr(owner, '__name__', type(owner).__name__)!r} has no attribute {name!r}"
+            where = getattr(owner, "__name__", type(owner).__name__)
+            kind = "attribute or module" if hasattr(owner, "__path__") else "attribute"
+            return f"{where!r} has no {kind} {name!r}"
         owner = getattr(owner, name)
     return "it imports, but is not callable"
 

@@ -30,7 +30,7 @@ def make_wandb_logger(
     entity: str | None = None,
     group: str | None = None,
     job_type: str | None = None,
-    save_dir: str = ".",
+    save_dir: str | None = ".",  # null outside a Hydra job: the working directory
     init_timeout_s: Positive = 15.0,
     name: str | None = None,
     tags: list[str] | None = None,
@@ -46,6 +46,7 @@ def make_wandb_logger(
     import wandb
     from pytorch_lightning.loggers import WandbLogger
 
+    save_dir = save_dir or "."
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
     if mode == "online":
