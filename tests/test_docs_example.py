@@ -7,12 +7,12 @@ import re
 
 import pytest
 from hydra.utils import instantiate
+from regopt.config.schemas import REGISTRY
+from regopt.config.schemas import regularizer as regularizer_schemas
 
 import regopt.regularizers
 from conftest import ROOT, compose_config, read_metrics, run_job
 from regopt.config.cli_errors import ConfigError
-from regopt.config.schemas import REGISTRY
-from regopt.config.schemas import regularizer as regularizer_schemas
 from regopt.config.validate import validate_config
 from regopt.pipeline import build_module
 

@@ -26,7 +26,6 @@ from regopt.optim.factory import OptimizerFactory
 from regopt.ranges import NonNegative, PositiveInt
 from regopt.running_means import RunningMeans
 
-
 ClipAlgorithm = Literal["norm", "value"]
 
 

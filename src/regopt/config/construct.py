@@ -22,12 +22,13 @@ from regopt.config.signature import HYDRA_KEYS
 
 
 def refused(error: BaseException) -> BaseException | None:
-    """The constructor's own refusal inside `error` (Hydra wraps it), or None for a bug."""
+    """The constructor's own refusal inside `error` (Hydra wraps it), or None for a bug. An
+    ImportError is a refusal too: the setting needs a package that is not installed (tpu)."""
     from hydra.errors import InstantiationException
 
     if isinstance(error, InstantiationException) and error.__cause__ is not None:
         error = error.__cause__
-    if isinstance(error, ValueError | TypeError) or type(error).__name__ in (
+    if isinstance(error, ValueError | TypeError | ImportError) or type(error).__name__ in (
         "MisconfigurationException",
     ):
         return error

@@ -4,18 +4,25 @@ constructors check is refused in one line naming the key (regopt.config.construc
 Built here: the root schedule and each regulariser's, the data module (its constructor checks
 its settings against its data set; nothing is loaded), the regularisers, the optimiser on one
 dummy parameter (through regopt's own factory, as the run builds it) and the learning-rate
-scheduler on that optimiser, and the verdict's rules. The model (it needs the data's sizes),
-the Trainer, callbacks and loggers are built by the pipeline under `naming_the_key`.
+scheduler on that optimiser, the verdict's rules, and the Trainer (without loggers, callbacks or
+plugins, its notices silenced: Lightning checks `devices`, `accelerator` and `strategy` there).
+The model (it needs the data's sizes), callbacks and loggers are built by the pipeline under
+`naming_the_key`.
 """
 
 from __future__ import annotations
 
+import inspect
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from hydra.utils import instantiate
 from torch import nn
 
 from regopt.config.construct import build
+from regopt.module import stepping_keys
 from regopt.optim.factory import OptimizerFactory
 from regopt.regularizers.build import build_regularizer, merged_schedule
 from regopt.regularizers.schedule import Schedule
@@ -40,3 +47,25 @@ def build_cheap_objects(tree: dict[str, Any]) -> None:
         build("scheduler", tree["scheduler"], lambda node: instantiate(node)(optimizer))
     if tree.get("verdict"):
         build("verdict", tree["verdict"], instantiate)
+    if tree.get("trainer"):
+        with quiet_lightning():
+            build("trainer", tree["trainer"], _trainer)
+
+
+def _trainer(node: dict[str, Any]) -> Any:
+    """The Trainer as pipeline.build_trainer makes it, less what only the run has."""
+    kept_away = {**dict.fromkeys(inspect.signature(stepping_keys).parameters),
+                 "accumulate_grad_batches": 1}  # fmt: skip
+    return instantiate(node, **kept_away, logger=False, callbacks=[], enable_checkpointing=False)
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Lightning's notices of the dummy Trainer ("GPU available: ..."): the run prints its own."""
+    logger = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

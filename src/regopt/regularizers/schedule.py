@@ -20,6 +20,7 @@ import typing
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from regopt.config.annotations import show
 from regopt.config.signature import checked
 from regopt.ranges import NonNegativeInt
 
@@ -38,7 +39,7 @@ class Schedule:
     def __post_init__(self) -> None:
         if self.kind in RAMPS and (self.end is None or self.end <= self.start):
             raise ValueError(
-                f"end={self.end} with kind={self.kind}; allowed: a whole number > start "
+                f"end={show(self.end)} with kind={self.kind}; allowed: a whole number > start "
                 f"({self.start})"
             )
 
