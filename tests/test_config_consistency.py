@@ -114,7 +114,9 @@ def test_vae_on_data_without_normalize_names_the_key_and_the_data_module(data) -
 
 
 def test_vae_composes_with_every_data_option_that_has_normalize() -> None:
-    with_normalize = [o for o in options("data") if "normalize" in compose_config([f"data={o}"]).data]
+    with_normalize = [
+        o for o in options("data") if "normalize" in compose_config([f"data={o}"])["data"]
+    ]
     assert with_normalize == ["cifar10", "digits", "fashion_mnist", "mnist"]
     for option in with_normalize:
         validate_config(compose_config(["model=vae", f"data={option}"]))
