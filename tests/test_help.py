@@ -1,4 +1,5 @@
-"""`regopt-train --help` with overrides (the listing itself: tests/test_config_schemas.py)."""
+"""`regopt-train --help` and `--cfg job` with overrides, fast and without torch (the listing of
+groups itself: tests/test_config_signatures.py)."""
 
 from __future__ import annotations
 
@@ -44,3 +45,30 @@ def test_help_beside_a_flag_that_takes_a_value_ignores_that_value() -> None:
     assert result.returncode == 0, result.stderr
     assert "_target_: torch.optim.SGD" in result.stdout.split("== Config ==", 1)[1]
     assert "HEAVY: []" in result.stdout
+
+
+CFG_JOB_AND_MODULES = """
+import sys, time
+from regopt.train import main
+sys.argv = ["regopt-train", "--cfg", "job", *sys.argv[1:]]
+started = time.perf_counter()
+try:
+    main()
+except SystemExit:
+    pass
+print("SECONDS:", time.perf_counter() - started)
+print("HEAVY:", sorted(m for m in ("torch", "pytorch_lightning", "wandb", "pydantic")
+                        if m in sys.modules))
+"""
+
+
+def test_cfg_job_prints_the_config_without_importing_torch_or_checking_it() -> None:
+    """--cfg job trains nothing, so it neither checks the config (which imports every target)
+    nor pays for torch: a bad value still prints."""
+    result = subprocess.run([sys.executable, "-c", CFG_JOB_AND_MODULES, "optimizer.lr=-1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "lr: -1" in result.stdout
+    assert "HEAVY: []" in result.stdout
+    seconds = float(result.stdout.split("SECONDS:")[1].split()[0])
+    assert seconds < 5  # about 0.3 s on an idle machine (docs/benchmarks.md); loose under load
