@@ -56,8 +56,11 @@ finite = st.floats(allow_nan=False, allow_infinity=False, width=32)
 not_a_number = st.one_of(words, st.booleans(), st.lists(st.integers(0, 9), min_size=1, max_size=3))
 
 
+NON_FINITE = (math.inf, -math.inf, math.nan)
+
+
 def numeric_key(
-    keys: list[str], bad_numbers: st.SearchStrategy, special: tuple = (math.inf, -math.inf, math.nan)
+    keys: list[str], bad_numbers: st.SearchStrategy, special: tuple = NON_FINITE
 ) -> st.SearchStrategy:
     """(key, value): a number out of range, a non-finite number, or something not a number."""
     return st.tuples(

@@ -19,7 +19,8 @@ FILE_BLOCK = re.compile(r'```\w+ title="([^"]+)"\n(.*?)```', re.DOTALL)
 
 def test_worked_example_trains_from_its_two_files_alone(tmp_path, monkeypatch) -> None:
     files = dict(FILE_BLOCK.findall((ROOT / "docs" / "regularizers.md").read_text()))
-    assert set(files) == {"src/regopt/regularizers/confidence.py", "conf/regularizer/confidence.yaml"}
+    expected = {"src/regopt/regularizers/confidence.py", "conf/regularizer/confidence.yaml"}
+    assert set(files) == expected
     assert not (ROOT / "src/regopt/regularizers/confidence.py").exists()  # it is not shipped
     # The class goes into a directory added to the package's path, the YAML into a config dir
     # Hydra searches too: the repository itself is left untouched.
@@ -56,6 +57,7 @@ def test_worked_example_trains_from_its_two_files_alone(tmp_path, monkeypatch) -
     with pytest.raises(ConfigError, match=refusal):
         build_module(bad, instantiate(bad.data))
     # and its own schedule needs no `+`: the YAML's defaults line gives it the node
-    own = compose_config([f"hydra.searchpath=[file://{conf_dir}]", "regularizer=confidence",
-                          "regularizer.confidence.schedule.kind=delayed"], tmp_path / "own")  # fmt: skip
+    search = f"hydra.searchpath=[file://{conf_dir}]"
+    own_schedule = "regularizer.confidence.schedule.kind=delayed"
+    own = compose_config([search, "regularizer=confidence", own_schedule], tmp_path / "own")
     validate_config(own)
