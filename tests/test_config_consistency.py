@@ -108,9 +108,11 @@ def test_nesterov_with_momentum_and_adam_with_two_betas_are_accepted() -> None:
 @pytest.mark.parametrize("data", ["teacher", "synthetic", "mnist1d"])
 def test_vae_on_data_without_normalize_names_the_key_and_the_data_module(data) -> None:
     """model=vae sets data.normalize=scale (its Bernoulli decoder needs inputs in [0, 1]): data
-    whose module takes no `normalize` is refused by that module's signature, in one line."""
+    whose module takes no `normalize` is refused by that module's signature, in one line that
+    names the options chosen, since the user never typed the key."""
     message = refusal(["model=vae", f"data={data}"])
     assert message.startswith("data.normalize='scale': 'normalize' is not a key of data"), message
+    assert message.endswith(f"not on the command line: model=vae, data={data})"), message
 
 
 def test_vae_composes_with_every_data_option_that_has_normalize() -> None:

@@ -56,7 +56,29 @@ def check_tree(tree: dict[str, Any]) -> None:
                 f"{key}={show(value)}: '{key}' is not a root key of the config; allowed keys: "
                 f"{', '.join(sorted(fields))}"
             )
-        check_key(value, fields[key], key)
+        try:
+            check_key(value, fields[key], key)
+        except ConfigError as error:
+            raise ConfigError(f"{error}{_not_typed_hint(str(error))}") from error
+
+
+def _not_typed_hint(message: str) -> str:
+    """For a key that is not a key of its target and not on the command line: one chosen option
+    set it for another group's target (model=vae sets data.normalize), so name the choices."""
+    if "is not a key of" not in message:
+        return ""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return ""
+    overrides = list(HydraConfig.get().overrides.task)
+    key = message.split("=", 1)[0]
+    if any(o.lstrip("+~").startswith(f"{key}=") for o in overrides):
+        return ""
+    choices = [o for o in overrides if "=" in o and "." not in o.split("=", 1)[0]]
+    if not choices:
+        return ""
+    return f" (set by a chosen option, not on the command line: {', '.join(choices)})"
 
 
 def check_key(value: Any, annotation: Any, where: str) -> None:
