@@ -113,7 +113,7 @@ def test_a_target_that_does_not_import_is_refused_naming_what_is_missing(tmp_pat
         ("+trainer.profilr=simple", ["trainer.profilr='simple'", "not a key", "profiler"]),
         ("+sed=1", ["sed=1", "not a root key", "seed"]),
         ("schedule.kind=sometimes", ["schedule.kind='sometimes'", "delayed"]),
-        ("schedule.kind=linear", ["schedule.end=None with kind=linear", "> start"]),
+        ("schedule.kind=linear", ["schedule.end=null with kind=linear", "> start"]),
         ("regularizer.l2.schedule.kind=sometimes", ["regularizer.l2.schedule.kind='sometimes'"]),
         ("optimizer=nesterov optimizer.momentum=0", ["optimizer.nesterov=true", "momentum"]),
         ("optimizer=sgd +optimizer.nesterov=true", ["optimizer.nesterov=true", "momentum"]),
