@@ -1,4 +1,5 @@
-"""`regopt-train --help` with overrides (the listing itself: tests/test_config_schemas.py)."""
+"""`regopt-train --help` and `--cfg job` with overrides, fast and without torch (the listing of
+groups itself: tests/test_config_signatures.py)."""
 
 from __future__ import annotations
 
@@ -56,3 +57,30 @@ def test_help_lists_every_launcher_and_sweeper() -> None:
     sweepers = next(line for line in groups.splitlines() if line.startswith("hydra/sweeper:"))
     assert {"basic", "optuna", "optuna_resumable"} <= set(sweepers.split(": ", 1)[1].split(", "))
     assert "HEAVY: []" in result.stdout
+
+
+CFG_JOB_AND_MODULES = """
+import sys, time
+from regopt.train import main
+sys.argv = ["regopt-train", "--cfg", "job", *sys.argv[1:]]
+started = time.perf_counter()
+try:
+    main()
+except SystemExit:
+    pass
+print("SECONDS:", time.perf_counter() - started)
+print("HEAVY:", sorted(m for m in ("torch", "pytorch_lightning", "wandb", "pydantic")
+                        if m in sys.modules))
+"""
+
+
+def test_cfg_job_prints_the_config_without_importing_torch_or_checking_it() -> None:
+    """--cfg job trains nothing, so it neither checks the config (which imports every target)
+    nor pays for torch: a bad value still prints."""
+    result = subprocess.run([sys.executable, "-c", CFG_JOB_AND_MODULES, "optimizer.lr=-1"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "lr: -1" in result.stdout
+    assert "HEAVY: []" in result.stdout
+    seconds = float(result.stdout.split("SECONDS:")[1].split()[0])
+    assert seconds < 5  # about 0.3 s on an idle machine (docs/benchmarks.md); loose under load

@@ -43,7 +43,7 @@ def test_each_schedule_gives_its_formula(schedule: Schedule, expected: dict[int,
 def test_schedule_rejects_bad_settings() -> None:
     with pytest.raises(ValueError, match="kind='step'"):
         Schedule("step")
-    with pytest.raises(ValueError, match="end=None with kind=linear"):
+    with pytest.raises(ValueError, match="end=null with kind=linear"):
         Schedule("linear", start=2)
     with pytest.raises(ValueError, match="end=2 with kind=cosine"):
         Schedule("cosine", start=2, end=2)
@@ -56,7 +56,8 @@ def test_schedule_rejects_bad_settings() -> None:
     [
         ("regularizer.l2.schedule.kind=sometimes", "schedule.kind='sometimes' is not allowed"),
         ("regularizer.l2.schedule.kind=linear", "regularizer.l2.schedule.end=null with"),
-        ("schedule.start=-1", "schedule.start=-1 is out of range"),
+        ("schedule.start=-1", "schedule.start=-1 is not allowed"),
+        ("schedule.kind=linear", "schedule.end=null with kind=linear"),
     ],
 )  # fmt: skip
 def test_bad_schedule_values_fail_before_training(override: str, message: str) -> None:

@@ -13,8 +13,9 @@ import pytest
 from conftest import read_metrics, run_cli, run_job
 from regopt.analysis.arms import ARMS, load_arm_runs, mean_val_curve, write_report
 
-REDUCED = ["experiment=sequential_vs_joint", "trainer.max_epochs=3", "switch_epoch=1",
-           "ramp_end=2", "data.train_size=96", "callbacks=none"]  # fmt: skip
+REDUCED = ["experiment=sequential_vs_joint", "trainer.max_epochs=3", "experiment.switch_epoch=1",
+           "experiment.ramp_end=2", "data.train_size=96", "callbacks=none"]  # fmt: skip
+GROUP = "experiment/sequential_vs_joint"  # the experiment's own groups: arm and reg
 # strength factor per epoch of each arm, under REDUCED (switch at 1, ramp 0 -> 2)
 FACTORS = {"none": [0, 0, 0], "joint": [1, 1, 1], "sequential": [0, 1, 1], "ramp": [0, 0.5, 1]}
 STRENGTH = {"l2": 0.03, "dropout": 0.5}
@@ -22,7 +23,7 @@ STRENGTH = {"l2": 0.03, "dropout": 0.5}
 
 def test_reduced_experiment_runs_every_arm_and_reports_them(tmp_path) -> None:
     for job, (reg, arm) in enumerate((r, a) for r in STRENGTH for a in ARMS):
-        run_job([*REDUCED, f"reg={reg}", f"arm={arm}"], tmp_path / str(job))
+        run_job([*REDUCED, f"{GROUP}/reg={reg}", f"{GROUP}/arm={arm}"], tmp_path / str(job))
         rows = read_metrics(tmp_path / str(job))
         logged = [row[f"reg/{reg}/strength"] for row in rows]
         assert logged == pytest.approx([STRENGTH[reg] * f for f in FACTORS[arm]]), (reg, arm)
@@ -79,7 +80,8 @@ def test_the_docs_page_shows_the_report_that_make_sequential_wrote() -> None:
 
 def fake_job(path: Path, arm: str, seed: int, status: str, val: dict[int, float]) -> None:
     path.mkdir(parents=True)
-    overrides = ["experiment=sequential_vs_joint", "reg=l2", f"arm={arm}", f"seed={seed}"]
+    overrides = ["experiment=sequential_vs_joint", f"{GROUP}/reg=l2", f"{GROUP}/arm={arm}",
+                 f"seed={seed}"]  # fmt: skip
     summary = {"status": status, "seed": seed, "overrides": overrides}
     (path / "summary.json").write_text(json.dumps(summary))
     lines = ["epoch,train/acc,val/loss"]

@@ -82,7 +82,8 @@ def test_second_load_reads_the_npz_cache_and_normalises(data_home, monkeypatch) 
 
 
 def test_unknown_name_and_too_many_test_rows_fail_clearly(data_home) -> None:
-    with pytest.raises(ValueError, match="name='svhn'; allowed: mnist, fashion_mnist, cifar10"):
+    with pytest.raises(ValueError, match="name='svhn' is not allowed .*; allowed: mnist, "
+                       "fashion_mnist, cifar10"):  # fmt: skip
         OpenMLImageDataModule("svhn", data_dir=str(data_home))
     data = OpenMLImageDataModule("mnist", data_dir=str(data_home), test_rows=ROWS,
                                  parser="liac-arff")  # fmt: skip
@@ -100,7 +101,7 @@ def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_pa
 
     cfg = compose_config(["data=mnist", f"data.data_dir={data_home}", f"data.test_rows={ROWS}",
                           "data.parser=liac-arff", "model=mlp"], tmp_path)  # fmt: skip
-    with pytest.raises(ConfigError, match=f"^data: test_rows={ROWS}: the set has {ROWS} rows$"):
+    with pytest.raises(ConfigError, match=f"^data.test_rows={ROWS}: the set has {ROWS} rows$"):
         build_module(cfg, instantiate(cfg.data))
 
 
@@ -119,3 +120,13 @@ def test_data_mnist_offline_says_it_needs_the_internet_once_and_what_to_do(tmp_p
     assert len(lines) == 1, result.stderr[-2000:]
     assert "data: mnist is not cached at" in lines[0] and "needs the internet once" in lines[0]
     assert "paths.data_dir=" in lines[0] and "Traceback" not in result.stderr
+
+
+def test_the_names_the_signature_allows_are_the_data_sets() -> None:
+    """The config check reads `name`'s choices from the signature: they are DATASETS' keys."""
+    import inspect
+    import typing
+
+    init = inspect.unwrap(OpenMLImageDataModule.__init__)
+    hints = typing.get_type_hints(init, include_extras=True)
+    assert set(typing.get_args(hints["name"])) == set(DATASETS)

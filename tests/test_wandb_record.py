@@ -71,8 +71,9 @@ def test_readable_names_and_tags() -> None:
     assert override_label("regularizer.l2.weight=1e-3") == "l2.weight=1e-3"
     assert override_label("+data.label_noise=0.2") == "label_noise=0.2"
     assert override_label("seed=2") == "seed=2"
-    assert override_label("switch_epoch=10") == "switch_epoch=10"  # a root key, not a group
-    assert override_label("l2_form=decoupled") == "decoupled"  # a group of an experiment
+    assert override_label("experiment.switch_epoch=10") == "switch_epoch=10"  # its own setting
+    assert override_label("experiment/l2_vs_weight_decay/l2_form=decoupled") == "decoupled"
+    assert override_label("experiment=l2_vs_weight_decay") is None  # the job type says it
     assert override_label("experiment=reg_vs_opt") is None
     assert run_name(["experiment=reg_vs_opt", "regularizer=l2", "optimizer=sgd", "seed=1"],
                     "x") == "l2 sgd seed=1"  # fmt: skip

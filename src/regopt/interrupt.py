@@ -1,11 +1,10 @@
 """Ctrl-C and SIGTERM end a job as `interrupted`, and the user is told how to resume it.
 
 Python's default SIGTERM ends the process at once, leaving summary.json at `running`; Lightning's
-own handler only stops at the end of the current batch (a whole epoch with steps_per_call=epoch)
-and raises an exception with no message. Here SIGTERM raises `Interrupted`, a KeyboardInterrupt,
-so every layer stops as for Ctrl-C: Lightning calls its callbacks' `on_exception` (RunRecord
-writes `interrupted` with the signal), and the process exits non-zero. Neither signal may land
-inside a file being written (`shielded`): it waits for the write to end.
+own handler only stops at the end of the current batch and raises an exception with no message.
+Here SIGTERM raises `Interrupted`, a KeyboardInterrupt, so every layer stops as for Ctrl-C:
+Lightning calls its callbacks' `on_exception` (RunRecord writes `interrupted` with the signal), and
+the process exits non-zero. Neither signal may land inside a file being written (`shielded`): it waits for the write to end.
 """
 
 from __future__ import annotations

@@ -5,19 +5,16 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytorch_lightning as pl
-from hydra.errors import InstantiationException
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
-from pytorch_lightning.utilities.exceptions import MisconfigurationException
 
 from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.config.cli_errors import ConfigError
+from regopt.config.construct import naming_the_key
 from regopt.divergence import Diverged
 from regopt.module import RegOptModule
 from regopt.objective import Objective
@@ -34,7 +31,7 @@ from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
 from regopt.regularizers.base import Regularizer
-from regopt.regularizers.schedule import Schedule
+from regopt.regularizers.build import build_regularizer
 from regopt.scale import (
     adapt_strategy_for_sweeps,
     configure_threads,
@@ -42,6 +39,7 @@ from regopt.scale import (
     progress_bar,
     restore_start_method,
 )
+from regopt.settings import RunSettings
 from regopt.tasks import make_task
 from regopt.tracking.naming import run_name, run_tags
 from regopt.tracking.wandb_logger import finish_wandb
@@ -55,30 +53,30 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     A regulariser that rejects its settings or does not fit the model or task raises ConfigError
     naming it, before anything trains.
     """
-    with _config_error("data"):  # loading may refuse the settings (sizes against the set)
+    settings = RunSettings.from_config(cfg)
+    with naming_the_key("data", settings.data):  # loading may refuse the settings (sizes)
         datamodule.setup("fit")  # the regularisers need the training set size; setup is idempotent
-    with _config_error("model"):
+    with naming_the_key("model", settings.model):
         model = instantiate(cfg.model, **model_sizes(cfg.model, datamodule))
         task = make_task(model, datamodule)
     regularizers = {}
-    for name, spec in (cfg.regularizer or {}).items():
-        with _config_error(f"regularizer.{name}"):
-            regularizers[name] = build_regularizer(spec)
+    for name, spec in settings.regularizer.items():
+        with naming_the_key(f"regularizer.{name}", spec):
+            regularizers[name] = build_regularizer(spec, settings.schedule)
     objective = Objective(task, regularizers)
     _warn_unreached_schedules(regularizers, cfg.trainer.get("max_epochs"))
-    with _config_error():
+    with naming_the_key(""):
         task.check_data(datamodule)
-    with _config_error():
+    with naming_the_key(""):
         objective.prepare(model, datamodule.num_train_samples)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
-    check = cfg.get("divergence_check") or "auto"
     return RegOptModule(
         model,
         objective,
         optimizer,
         scheduler,
-        divergence_check=check,
+        divergence_check=settings.divergence_check,
         input_dim=datamodule.input_dim,
     )
 
@@ -103,7 +101,8 @@ def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
     }
     if not cfg.trainer.get("plugins"):
         settings["plugins"] = [AtomicCheckpointIO()]
-    return instantiate(cfg.trainer, **{**settings, **kwargs})
+    with naming_the_key("trainer", OmegaConf.to_container(cfg.trainer, resolve=True)):
+        return instantiate(cfg.trainer, **{**settings, **kwargs})
 
 
 def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> dict[str, Any]:
@@ -121,38 +120,6 @@ def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> di
             )
         sizes["input_shape"] = tuple(shape)
     return sizes
-
-
-def build_regularizer(spec: DictConfig) -> Regularizer:
-    """The regulariser of `spec`, following the `schedule` of its config (one Schedule class
-    for all: the regulariser's own constructor never sees it)."""
-    body = OmegaConf.to_container(spec, resolve=True)
-    assert isinstance(body, dict)
-    schedule = body.pop("schedule", None)
-    regularizer = instantiate(body)
-    if schedule is not None:  # a block added on the command line may lack the _target_
-        built = instantiate(schedule) if "_target_" in schedule else Schedule(**schedule)
-        regularizer.set_schedule(built)
-    return regularizer
-
-
-# What a constructor raises for settings it refuses: a ValueError, or Lightning's own
-# MisconfigurationException (enable_checkpointing=false beside a ModelCheckpoint callback).
-REFUSALS = (ValueError, MisconfigurationException)
-
-
-@contextmanager
-def _config_error(key: str | None = None) -> Iterator[None]:
-    """Turn a ValueError from building `key` into a one-line ConfigError (naming `key`)."""
-    try:
-        yield
-    except InstantiationException as ex:
-        cause = ex.__cause__ if isinstance(ex.__cause__, REFUSALS) else None
-        if cause is None:
-            raise
-        raise ConfigError(f"{key}: {cause}" if key else str(cause)) from ex
-    except REFUSALS as ex:
-        raise ConfigError(f"{key}: {ex}" if key else str(ex)) from ex
 
 
 def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
@@ -239,20 +206,23 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)  # before anything is written
     output_dir.mkdir(parents=True, exist_ok=True)
     write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    configure_threads(cfg.get("threads"))
+    settings = RunSettings.from_config(cfg)
+    configure_threads(settings.threads)
     adapt_strategy_for_sweeps(cfg.trainer)
     restore_start_method()
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    pl.seed_everything(settings.seed, workers=True, verbose=False)
 
-    with _config_error("data"):
+    with naming_the_key("data", settings.data):
         datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
-    static = {"seed": cfg.seed, **describe_run(cfg, module)}
+    static = {"seed": settings.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static)
     # first: it tells the record the epoch before any other callback logs into that epoch
     callbacks: list[Any] = [EpochRowsCheckpoint()]
-    callbacks += [instantiate(spec) for spec in (cfg.callbacks or {}).values()]
-    callbacks += [instantiate(spec) for spec in (cfg.get("diagnostics") or {}).values()]
+    for group in ("callbacks", "diagnostics"):
+        for name, spec in (cfg.get(group) or {}).items():
+            with naming_the_key(f"{group}.{name}", getattr(settings, group)[name]):
+                callbacks.append(instantiate(spec))
     if checkpoint is not None:
         static["resumed_from"] = str(checkpoint)
     rules = instantiate(cfg.verdict) if cfg.get("verdict") else None
@@ -260,8 +230,7 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     callbacks.append(RngStateCheckpoint())  # exact resume, with EpochRowsCheckpoint
     record = EpochCSVLogger(output_dir / "metrics.csv")
-    with _config_error("trainer"):  # Lightning refuses flags that contradict the callbacks
-        trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
+    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)

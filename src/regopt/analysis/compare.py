@@ -23,6 +23,8 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from regopt.report.collect import short_key
+
 log = logging.getLogger("regopt")
 JSON_NAME, MD_NAME = "weights_comparison.json", "weights_comparison.md"
 
@@ -37,8 +39,9 @@ def find_runs(path: Path) -> list[Path]:
 
 
 def override_map(overrides: list[str]) -> dict[str, str]:
+    """key -> value of each override, an experiment's own groups by their own name (`l2_form`)."""
     pairs = (item.lstrip("+~").split("=", 1) for item in overrides if "=" in item)
-    return {key: value for key, value in pairs}
+    return {short_key(key): value for key, value in pairs}
 
 
 def final_weights(run_dir: Path) -> dict[str, Any] | None:

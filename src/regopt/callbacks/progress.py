@@ -13,13 +13,17 @@ import time
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
+from regopt.config.signature import checked
+from regopt.ranges import PositiveInt
+
 log = logging.getLogger("regopt")
 SHOWN = ("train/loss", "val/loss", "val/acc")
 
 
+@checked
 class EpochProgress(Callback):
-    def __init__(self, every_n_epochs: int = 10) -> None:
-        self.every_n_epochs = max(1, int(every_n_epochs))
+    def __init__(self, every_n_epochs: PositiveInt = 10) -> None:
+        self.every_n_epochs = int(every_n_epochs)
         self._start = time.perf_counter()
         self._last_reported = -1
 

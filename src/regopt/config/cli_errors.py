@@ -121,20 +121,22 @@ def _unknown_key(cause: OmegaConfBaseException, override: tuple[str, str] | None
         )
     allowed = f"; allowed keys here: {', '.join(keys)}" if keys else ""
     hint = ""
-    if parent is not None and _schema_knows(full_key, parent):
-        hint = f" (a key its schema knows: add it with +{key}={value})"
+    if parent is not None and _target_accepts(full_key, parent):
+        hint = f" (its _target_ accepts it: add it with +{key}={value})"
     return f"'{full_key}' is not a config key ({key}={value}){allowed}{hint}"
 
 
-def _schema_knows(full_key: str, parent: Any) -> bool:
-    """Whether the schema of the node this key would go in has a field of that name."""
-    from regopt.config.schema import fields_of
-    from regopt.config.schemas import REGISTRY
+def _target_accepts(full_key: str, parent: Any) -> bool:
+    """Whether the `_target_` of the node this key would go in takes a parameter of that name
+    (the YAML leaves it out, so it keeps the target's default until added with `+`)."""
+    from regopt.config.signature import accepted, locate
 
-    group, _, name = full_key.rpartition(".")
     target = parent.get("_target_") if hasattr(parent, "get") else None
-    schema = REGISTRY.get(group.split(".")[0], {}).get(target)
-    return schema is not None and name in fields_of(schema)
+    try:
+        signature = accepted(locate(target, full_key))
+    except Exception:  # noqa: BLE001 (no target, or one that does not import: no hint)
+        return False
+    return full_key.rpartition(".")[2] in signature.parameters
 
 
 def _omegaconf_message(ex: OmegaConfBaseException) -> str:

@@ -19,9 +19,10 @@ HEADER = """\
 regopt-train: train one job (or a sweep, with -m) of regularisation versus optimisation.
 
 Choose an option of a group with group=option ('regularizer=[l1,l2]' selects several), set a key
-with key=value (optimizer.lr=0.01), add a key its schema knows with +key=value. Every key is typed
-and range-checked before anything trains; a bad one stops in one line, exit code 2
-(REGOPT_DEBUG=1 for the traceback). --cfg job prints the composed config and trains nothing.
+with key=value (optimizer.lr=0.01), add any key the node's _target_ accepts with +key=value
+(+trainer.profiler=simple). Every key is checked against its target's signature before anything
+trains; a bad one stops in one line, exit code 2 (REGOPT_DEBUG=1 for the traceback). --cfg job
+prints the composed config and trains nothing.
 
   regopt-train optimizer=sgd 'regularizer=[l1,l2]' regularizer.l1.weight=1e-4
   regopt-train -m optimizer=sgd,adam seed=0,1,2               a sweep (Hydra multirun)

@@ -9,10 +9,13 @@ import torch
 from sklearn.datasets import load_digits
 from torch import Tensor
 
-from regopt.data.splits import corrupt_labels, random_labels, stratified_split
+from regopt.config.signature import checked
+from regopt.data.splits import check_split_sizes, corrupt_labels, random_labels, stratified_split
 from regopt.data.tensor_module import TensorDataModule
+from regopt.ranges import Fraction, Normalize, PositiveFraction, PositiveInt, Seed
 
 
+@checked
 class DigitsDataModule(TensorDataModule):
     """Training part of `train_fraction` (or `train_size` samples), stratified; the rest validates.
 
@@ -24,20 +27,34 @@ class DigitsDataModule(TensorDataModule):
     task = "classification"
     input_dim = 64
     num_classes = 10
+    num_samples = 1797  # tests/test_config_consistency.py checks both against load_digits
     input_shape = (1, 8, 8)  # stored flat; a CNN views each row as one 8x8 image
 
     def __init__(
         self,
-        train_fraction: float = 0.2,
-        train_size: int | None = None,
-        label_noise: float = 0.0,
+        train_fraction: PositiveFraction = 0.2,
+        train_size: PositiveInt | None = None,
+        label_noise: Fraction = 0.0,
         random_labels: bool = False,
-        normalize: str = "standard",
-        batch_size: int = 32,
-        eval_batch_size: int = 2048,
-        seed: int = 0,
+        normalize: Normalize = "standard",
+        batch_size: PositiveInt = 32,
+        eval_batch_size: PositiveInt = 2048,
+        seed: Seed = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed)
+        if random_labels and label_noise:
+            raise ValueError(
+                f"label_noise={label_noise!r} with random_labels=true: random labels replace "
+                "every training label; allowed: label_noise=0 when random_labels=true"
+            )
+        key, value = (
+            ("train_size", train_size) if train_size else ("train_fraction", train_fraction)
+        )
+        n_train = train_size or int(train_fraction * self.num_samples)
+        if n_train < self.num_samples:  # all for training: validated on the training set
+            check_split_sizes(
+                key, value, n_train, self.num_samples, self.num_classes, "the digits'"
+            )
         self.train_fraction, self.train_size = train_fraction, train_size
         self.label_noise, self.normalize = label_noise, normalize
         self.random_labels = bool(random_labels)

@@ -16,9 +16,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from regopt.config.signature import checked
 from regopt.data.cache import cache_path, cached_arrays, preserved_global_rng
-from regopt.data.splits import corrupt_labels, stratified_split
+from regopt.data.splits import check_subset_size, corrupt_labels, stratified_split
 from regopt.data.tensor_module import TensorDataModule
+from regopt.ranges import Fraction, NonNegative, OpenFraction, PositiveInt, Seed
 
 
 def generate_mnist1d(settings: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -43,6 +45,7 @@ class _ObjectView:
         self.__dict__ = dict(values)
 
 
+@checked
 class MNIST1DDataModule(TensorDataModule):
     """The package's own train/test split: its test part validates. Samples are (1, length)
     sequences. `train_size` keeps a stratified subset of the training part; `label_noise`
@@ -54,23 +57,32 @@ class MNIST1DDataModule(TensorDataModule):
     def __init__(
         self,
         data_dir: str = "data",
-        num_samples: int = 5000,
-        train_split: float = 0.8,
-        final_seq_length: int = 40,
-        corr_noise_scale: float = 0.25,
-        iid_noise_scale: float = 2e-2,
-        scale_coeff: float = 0.4,
-        shear_scale: float = 0.75,
-        max_translation: int = 48,
+        num_samples: PositiveInt = 5000,
+        train_split: OpenFraction = 0.8,
+        final_seq_length: PositiveInt = 40,
+        corr_noise_scale: NonNegative = 0.25,
+        iid_noise_scale: NonNegative = 2e-2,
+        scale_coeff: NonNegative = 0.4,
+        shear_scale: NonNegative = 0.75,
+        max_translation: PositiveInt = 48,
         shuffle_seq: bool = False,
-        data_seed: int = 42,
-        train_size: int | None = None,
-        label_noise: float = 0.0,
-        batch_size: int = 100,
-        eval_batch_size: int = 2048,
-        seed: int = 0,
+        data_seed: Seed = 42,
+        train_size: PositiveInt | None = None,
+        label_noise: Fraction = 0.0,
+        batch_size: PositiveInt = 100,
+        eval_batch_size: PositiveInt = 2048,
+        seed: Seed = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed)
+        check_subset_size(train_size, self.num_classes)
+        total = self.num_classes * (num_samples // self.num_classes)  # the generator's per class
+        n_train = int(total * train_split)
+        if n_train < self.num_classes or total - n_train < 1:
+            raise ValueError(
+                f"num_samples={num_samples} with train_split={train_split} gives {n_train} "
+                f"training and {total - n_train} validation samples; allowed: >= "
+                f"{self.num_classes} training samples and >= 1 validation sample"
+            )
         self.data_dir = Path(data_dir)
         self.settings = {
             "num_samples": int(num_samples), "train_split": float(train_split),

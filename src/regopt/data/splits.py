@@ -54,3 +54,33 @@ def fixed_subset(size: int, max_samples: int, seed: int) -> np.ndarray:
         return np.arange(size)
     rng = np.random.default_rng([seed, 2])
     return np.sort(rng.choice(size, size=max_samples, replace=False))
+
+
+def check_split_sizes(
+    key: str, value: float, n_train: int, total: int, classes: int, of: str
+) -> None:
+    """Both parts of a stratified split need a sample of every class (scikit-learn refuses it
+    otherwise, deep in its own traceback). `key=value` is the setting that gave `n_train`."""
+    if n_train >= classes and total - n_train >= classes:
+        return
+    low, high = classes, total - classes
+    allowed = (
+        f"a whole number in [{low}, {high}], or >= {total} (all)"
+        if key.endswith("size")
+        else f"a fraction leaving >= {low} samples in each part (about {low / total:.4f} to "
+        f"{high / total:.4f}), or 1"
+    )
+    raise ValueError(
+        f"{key}={value!r} leaves {n_train} of {of} {total} samples for training and "
+        f"{total - n_train} for validation; each part needs >= {classes} (one per class); "
+        f"allowed: {allowed}"
+    )
+
+
+def check_subset_size(train_size: int | None, classes: int) -> None:
+    """A stratified subset of `train_size` samples needs one sample of every class."""
+    if train_size is not None and train_size < classes:
+        raise ValueError(
+            f"train_size={train_size} is too small for a stratified subset; allowed: a whole "
+            f"number >= {classes} (one sample per class), or null"
+        )

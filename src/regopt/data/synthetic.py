@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from torch import Tensor
 
+from regopt.config.signature import checked
 from regopt.data.gaussian import gaussian_classes
 from regopt.data.tensor_module import TensorDataModule
+from regopt.ranges import ClassCount, NonNegative, PositiveInt, Seed
 
 
+@checked
 class SyntheticDataModule(TensorDataModule):
     """`n_train` + `n_val` samples around `num_classes` random centres in `input_dim` dimensions."""
 
@@ -15,14 +18,14 @@ class SyntheticDataModule(TensorDataModule):
 
     def __init__(
         self,
-        n_train: int = 10_000,
-        n_val: int = 2_000,
-        input_dim: int = 64,
-        num_classes: int = 10,
-        class_sep: float = 4.0,
-        batch_size: int = 128,
-        eval_batch_size: int = 2048,
-        seed: int = 0,
+        n_train: PositiveInt = 10_000,
+        n_val: PositiveInt = 2_000,
+        input_dim: PositiveInt = 64,
+        num_classes: ClassCount = 10,
+        class_sep: NonNegative = 4.0,
+        batch_size: PositiveInt = 128,
+        eval_batch_size: PositiveInt = 2048,
+        seed: Seed = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed)
         self.n_train, self.n_val, self.class_sep = n_train, n_val, class_sep

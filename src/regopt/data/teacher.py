@@ -11,7 +11,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from regopt.config.signature import checked
 from regopt.data.tensor_module import TensorDataModule
+from regopt.ranges import NonNegative, PositiveInt, Seed
 
 
 def teacher_data(
@@ -28,6 +30,7 @@ def teacher_data(
     return inputs, noisy, clean
 
 
+@checked
 class TeacherDataModule(TensorDataModule):
     """`n_train` + `n_val` samples of a random teacher; noise on both parts, so validation MSE
     cannot fall below noise_std^2. `num_classes` is the number of outputs (what the model emits)."""
@@ -36,15 +39,15 @@ class TeacherDataModule(TensorDataModule):
 
     def __init__(
         self,
-        n_train: int = 200,
-        n_val: int = 1000,
-        input_dim: int = 16,
-        teacher_width: int = 32,
-        output_dim: int = 1,
-        noise_std: float = 0.5,
-        batch_size: int = 200,
-        eval_batch_size: int = 2048,
-        seed: int = 0,
+        n_train: PositiveInt = 200,
+        n_val: PositiveInt = 1000,
+        input_dim: PositiveInt = 16,
+        teacher_width: PositiveInt = 32,
+        output_dim: PositiveInt = 1,
+        noise_std: NonNegative = 0.5,
+        batch_size: PositiveInt = 200,
+        eval_batch_size: PositiveInt = 2048,
+        seed: Seed = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed)
         self.n_train, self.n_val = n_train, n_val

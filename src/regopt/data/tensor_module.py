@@ -8,10 +8,13 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor
 
+from regopt.config.signature import checked
 from regopt.data.splits import fixed_subset
 from regopt.data.tensor_loader import TensorLoader
+from regopt.ranges import PositiveInt, Seed
 
 
+@checked
 class TensorDataModule(pl.LightningDataModule):
     """Subclasses say what the data is (`load`, `input_dim`, `num_classes`, `task`); this class
     serves it: shuffled training batches sharded across ranks, the whole validation set on every
@@ -27,7 +30,9 @@ class TensorDataModule(pl.LightningDataModule):
     num_classes: int
     input_shape: tuple[int, ...] | None = None
 
-    def __init__(self, batch_size: int = 32, eval_batch_size: int = 2048, seed: int = 0) -> None:
+    def __init__(
+        self, batch_size: PositiveInt = 32, eval_batch_size: PositiveInt = 2048, seed: Seed = 0
+    ) -> None:
         super().__init__()
         self.batch_size, self.eval_batch_size, self.seed = batch_size, eval_batch_size, seed
 

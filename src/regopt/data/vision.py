@@ -16,14 +16,17 @@ from __future__ import annotations
 import importlib.util
 import warnings
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from regopt.config.signature import checked
 from regopt.data.cache import cache_path, cached_arrays
-from regopt.data.splits import corrupt_labels, fixed_subset, stratified_split
+from regopt.data.splits import check_subset_size, corrupt_labels, fixed_subset, stratified_split
 from regopt.data.tensor_module import TensorDataModule
+from regopt.ranges import Fraction, Normalize, PositiveInt, Seed
 
 # name -> (OpenML data id, image shape)
 DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
@@ -31,7 +34,6 @@ DATASETS: dict[str, tuple[int, tuple[int, int, int]]] = {
     "fashion_mnist": (40996, (1, 28, 28)),  # Fashion-MNIST
     "cifar10": (40927, (3, 32, 32)),  # CIFAR_10
 }
-NORMALIZE = ("standard", "scale", "none")
 
 
 def fetch_images(name: str, data_dir: Path, parser: str = "auto") -> dict[str, np.ndarray]:
@@ -54,6 +56,7 @@ def fetch_images(name: str, data_dir: Path, parser: str = "auto") -> dict[str, n
     return {"x": images.round().astype(np.uint8), "y": np.asarray(y).astype(np.int64)}
 
 
+@checked
 class OpenMLImageDataModule(TensorDataModule):
     """`train_size` training images (a stratified subset of the training rows; null: all) and
     `val_size` test images (a fixed subset; null: all). CPU training on the full sets is slow."""
@@ -63,23 +66,20 @@ class OpenMLImageDataModule(TensorDataModule):
 
     def __init__(
         self,
-        name: str,
+        name: Literal["mnist", "fashion_mnist", "cifar10"],  # the keys of DATASETS
         data_dir: str = "data",
-        train_size: int | None = 10_000,
-        val_size: int | None = 2_000,
-        test_rows: int = 10_000,
-        normalize: str = "standard",
-        label_noise: float = 0.0,
-        parser: str = "auto",
-        batch_size: int = 128,
-        eval_batch_size: int = 2048,
-        seed: int = 0,
+        train_size: PositiveInt | None = 10_000,
+        val_size: PositiveInt | None = 2_000,
+        test_rows: PositiveInt = 10_000,
+        normalize: Normalize = "standard",
+        label_noise: Fraction = 0.0,
+        parser: Literal["auto", "pandas", "liac-arff"] = "auto",
+        batch_size: PositiveInt = 128,
+        eval_batch_size: PositiveInt = 2048,
+        seed: Seed = 0,
     ) -> None:
         super().__init__(batch_size, eval_batch_size, seed)
-        if name not in DATASETS:
-            raise ValueError(f"name={name!r}; allowed: {', '.join(DATASETS)}")
-        if normalize not in NORMALIZE:
-            raise ValueError(f"normalize={normalize!r}; allowed: {', '.join(NORMALIZE)}")
+        check_subset_size(train_size, self.num_classes)
         self.name, self.data_dir, self.parser = name, Path(data_dir).expanduser(), parser
         self.train_size, self.val_size, self.test_rows = train_size, val_size, int(test_rows)
         self.normalize, self.label_noise = normalize, float(label_noise)

@@ -15,8 +15,10 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.diagnostics.epoch_log import EpochDiagnostic
 from regopt.diagnostics.subset import LazySubset, evaluate
+from regopt.ranges import PositiveInt
 
 
 def _norm(grads: Sequence[Tensor | None], like: Tensor) -> Tensor:
@@ -59,9 +61,10 @@ def eval_mode(module: nn.Module) -> Iterator[None]:
             m.training = training
 
 
+@checked
 class GradientNorms(EpochDiagnostic):
-    def __init__(self, every_n_epochs: int = 5, max_samples: int = 512) -> None:
-        self.every_n_epochs = max(1, int(every_n_epochs))
+    def __init__(self, every_n_epochs: PositiveInt = 5, max_samples: PositiveInt = 512) -> None:
+        self.every_n_epochs = int(every_n_epochs)
         self.subset = LazySubset(max_samples)
 
     def epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

@@ -12,8 +12,10 @@ from __future__ import annotations
 import pytorch_lightning as pl
 from torch import Tensor
 
+from regopt.config.signature import checked
 from regopt.diagnostics.epoch_log import EpochDiagnostic, fitting
 from regopt.diagnostics.subset import LazySubset, evaluate
+from regopt.ranges import PositiveInt
 
 
 def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Tensor]:
@@ -27,8 +29,9 @@ def gaps(train_eval: dict[str, Tensor], val: dict[str, Tensor]) -> dict[str, Ten
     return out
 
 
+@checked
 class TrainEvalGap(EpochDiagnostic):
-    def __init__(self, max_samples: int = 512) -> None:
+    def __init__(self, max_samples: PositiveInt = 512) -> None:
         self.subset = LazySubset(max_samples)
         self._latest: tuple[int, dict[str, Tensor]] | None = None
 

@@ -35,19 +35,21 @@ from typing import Any
 
 import numpy as np
 
+from regopt.config.signature import checked
+from regopt.ranges import Fraction, OddPositiveInt, Positive, PositiveInt
+
 TRAIN_KEYS = ("train_eval/loss", "train/loss_data", "train/loss")
 VAL_KEY = "val/loss"
 
 
+@checked
 @dataclass(frozen=True)
 class VerdictRules:
-    smooth_window: int = 5  # epochs in the centred running median (odd)
-    min_rise: float = 0.10  # relative rise of the validation loss above its minimum
-    patience: int = 10  # epochs a rise must last (at most a third of the run: effective_patience)
-    min_epochs: int = 10  # fewer validated epochs (validations): too short to judge
-    min_train_fall: float = (
-        0.5  # the training loss must fall at least this fraction, else underfitting
-    )
+    smooth_window: OddPositiveInt = 5  # epochs in the centred running median
+    min_rise: Positive = 0.10  # relative rise of the validation loss above its minimum
+    patience: PositiveInt = 10  # epochs a rise must last (at most a third of the run)
+    min_epochs: PositiveInt = 10  # fewer validated epochs (validations): too short to judge
+    min_train_fall: Fraction = 0.5  # the training loss must fall this fraction, else underfitting
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,10 @@ import pytorch_lightning as pl
 import torch
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.diagnostics.epoch_log import EpochDiagnostic
 from regopt.params import select_parameters
+from regopt.ranges import NonNegative
 
 
 def layer_name(param_name: str) -> str:
@@ -44,8 +46,9 @@ def weight_stats(named: list[tuple[str, nn.Parameter]], tol: float) -> dict[str,
     return stats
 
 
+@checked
 class WeightStats(EpochDiagnostic):
-    def __init__(self, sparsity_tol: float = 1e-3, per_layer: bool = True) -> None:
+    def __init__(self, sparsity_tol: NonNegative = 1e-3, per_layer: bool = True) -> None:
         self.sparsity_tol = float(sparsity_tol)
         self.per_layer = bool(per_layer)
 

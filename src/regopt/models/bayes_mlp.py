@@ -17,8 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.models.gaussian import gaussian_kl, softplus_inverse, softplus_scale
 from regopt.models.mlp import ACTIVATIONS
+from regopt.ranges import Activation, NonNegativeInt, Positive, PositiveInt, Probability
 
 
 class BayesLinear(nn.Module):
@@ -56,6 +58,7 @@ class BayesLinear(nn.Module):
         return weight_kl.sum() + bias_kl.sum()
 
 
+@checked
 class BayesMLP(nn.Module):
     """A classifier; dropout layers are present (p=0) so `regularizer=dropout` still composes."""
 
@@ -66,20 +69,14 @@ class BayesMLP(nn.Module):
         self,
         input_dim: int,
         num_classes: int,
-        widths: Sequence[int] = (128,),
-        activation: str = "relu",
-        dropout: float = 0.0,
-        prior_std: float = 1.0,
-        init_std: float = 0.05,
-        eval_samples: int = 10,
+        widths: Sequence[PositiveInt] = (128,),
+        activation: Activation = "relu",
+        dropout: Probability = 0.0,
+        prior_std: Positive = 1.0,
+        init_std: Positive = 0.05,
+        eval_samples: NonNegativeInt = 10,
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}; allowed: {', '.join(ACTIVATIONS)}")
-        if prior_std <= 0 or init_std <= 0:
-            raise ValueError("prior_std and init_std must be > 0")
-        if eval_samples < 0:
-            raise ValueError(f"eval_samples={eval_samples}; allowed: a whole number >= 0")
         self.eval_samples = int(eval_samples)
         sizes = [input_dim, *widths, num_classes]
         self.layers = nn.ModuleList(

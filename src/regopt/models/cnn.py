@@ -14,17 +14,18 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.models.mlp import ACTIVATIONS
+from regopt.ranges import Activation, PositiveInt, Probability
 
 
-def _check(activation: str, shape: Sequence[int], dims: int) -> None:
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"activation={activation!r}; allowed: {', '.join(ACTIVATIONS)}")
+def _check(shape: Sequence[int], dims: int) -> None:
     if len(shape) != dims + 1:
         kind = "(channels, length)" if dims == 1 else "(channels, height, width)"
         raise ValueError(f"input_shape={tuple(shape)}: this model needs {kind}")
 
 
+@checked
 class CNN1D(nn.Module):
     """In the spirit of the MNIST-1D paper's ConvNet (Greydanus, 2020): conv layers of `channels`
     filters of width `kernel_size`, stride 2 (each halves the length), then one linear layer."""
@@ -34,13 +35,13 @@ class CNN1D(nn.Module):
         input_shape: Sequence[int],
         num_classes: int,
         input_dim: int | None = None,  # given to every model; the shape says it all here
-        channels: Sequence[int] = (25, 25, 25),
-        kernel_size: int = 5,
-        activation: str = "relu",
-        dropout: float = 0.0,
+        channels: Sequence[PositiveInt] = (25, 25, 25),
+        kernel_size: PositiveInt = 5,
+        activation: Activation = "relu",
+        dropout: Probability = 0.0,
     ) -> None:
         super().__init__()
-        _check(activation, input_shape, 1)
+        _check(input_shape, 1)
         self.input_shape = tuple(input_shape)
         layers: list[nn.Module] = []
         previous, length = self.input_shape
@@ -57,6 +58,7 @@ class CNN1D(nn.Module):
         return self.head(self.features(x.reshape(len(x), *self.input_shape)))
 
 
+@checked
 class CNN(nn.Module):
     """(conv 3x3 - activation - 2x2 max pool) per entry of `channels`, then a hidden linear layer
     of `hidden` units and the output layer."""
@@ -66,13 +68,13 @@ class CNN(nn.Module):
         input_shape: Sequence[int],
         num_classes: int,
         input_dim: int | None = None,  # given to every model; the shape says it all here
-        channels: Sequence[int] = (32, 64),
-        hidden: int = 128,
-        activation: str = "relu",
-        dropout: float = 0.0,
+        channels: Sequence[PositiveInt] = (32, 64),
+        hidden: PositiveInt = 128,
+        activation: Activation = "relu",
+        dropout: Probability = 0.0,
     ) -> None:
         super().__init__()
-        _check(activation, input_shape, 2)
+        _check(input_shape, 2)
         self.input_shape = tuple(input_shape)
         layers: list[nn.Module] = []
         previous, height, width = self.input_shape

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
+from regopt.ranges import Activation, PositiveInt, Probability
+
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
     "gelu": nn.GELU,
@@ -14,18 +17,17 @@ ACTIVATIONS: dict[str, type[nn.Module]] = {
 }
 
 
+@checked
 class MLP(nn.Module):
     def __init__(
         self,
         input_dim: int,
         num_classes: int,
-        widths: Sequence[int] = (512, 512),
-        activation: str = "relu",
-        dropout: float = 0.0,
+        widths: Sequence[PositiveInt] = (512, 512),
+        activation: Activation = "relu",
+        dropout: Probability = 0.0,
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}; allowed: {', '.join(ACTIVATIONS)}")
         layers: list[nn.Module] = [nn.Flatten()]
         previous = input_dim
         for width in widths:

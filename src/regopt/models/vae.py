@@ -11,12 +11,15 @@ negative ELBO at beta = 1.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.models.gaussian import standard_normal_kl
 from regopt.models.mlp import ACTIVATIONS
+from regopt.ranges import Activation, PositiveInt, Probability
 
 
 def _mlp(sizes: Sequence[int], activation: str, dropout: float) -> list[nn.Module]:
@@ -26,6 +29,7 @@ def _mlp(sizes: Sequence[int], activation: str, dropout: float) -> list[nn.Modul
     return layers
 
 
+@checked
 class VAE(nn.Module):
     task = "reconstruction"
     kl_scope = "sample"
@@ -34,15 +38,13 @@ class VAE(nn.Module):
         self,
         input_dim: int,
         num_classes: int | None = None,  # given by the pipeline to every model; unused here
-        latent_dim: int = 8,
-        widths: Sequence[int] = (256,),
-        activation: str = "relu",
-        dropout: float = 0.0,
-        likelihood: str = "bernoulli",
+        latent_dim: PositiveInt = 8,
+        widths: Sequence[PositiveInt] = (256,),
+        activation: Activation = "relu",
+        dropout: Probability = 0.0,
+        likelihood: Literal["bernoulli", "gaussian"] = "bernoulli",
     ) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"activation={activation!r}; allowed: {', '.join(ACTIVATIONS)}")
         self.likelihood = likelihood
         widths = list(widths)
         self.encoder = nn.Sequential(nn.Flatten(), *_mlp([input_dim, *widths], activation, dropout))

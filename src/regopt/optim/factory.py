@@ -10,6 +10,7 @@ optimiser with `decoupled_weight_decay: true`, see regopt.optim.decoupled) is re
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -19,8 +20,7 @@ from torch import nn
 
 from regopt.optim.decoupled import GROUP_KEY, with_decoupled_weight_decay
 from regopt.params import select_parameters
-
-RESERVED_KEYS = ("weight_decay_params", "decoupled_weight_decay")
+from regopt.ranges import ParamsRule
 
 
 def parameter_groups(
@@ -41,12 +41,17 @@ def parameter_groups(
 
 
 class OptimizerFactory:
-    """Turns a model's parameter groups into an optimiser; built from `cfg.optimizer`."""
+    """Turns a model's parameter groups into an optimiser; built from `cfg.optimizer`.
+
+    Its keyword-only parameters are the keys of `cfg.optimizer` that regopt consumes beside the
+    optimiser's own (the config check reads them from this signature: RESERVED_KEYS).
+    """
 
     def __init__(
         self,
         make: Callable[..., torch.optim.Optimizer],
-        weight_decay_params: str = "weights",
+        *,
+        weight_decay_params: ParamsRule = "weights",
         decoupled_weight_decay: bool = False,
     ) -> None:
         self.make = make
@@ -59,9 +64,8 @@ class OptimizerFactory:
 
         options = OmegaConf.to_container(cfg, resolve=True) if isinstance(cfg, DictConfig) else cfg
         options = dict(options)
-        rule = options.pop("weight_decay_params", "weights")
-        decoupled = options.pop("decoupled_weight_decay", False)
-        return cls(instantiate(options), rule, decoupled)
+        own = {key: options.pop(key) for key in RESERVED_KEYS if key in options}
+        return cls(instantiate(options), **own)
 
     @property
     def options(self) -> dict[str, Any]:
@@ -95,6 +99,7 @@ class OptimizerFactory:
         }
 
     def __call__(self, model: nn.Module) -> torch.optim.Optimizer:
+        """The optimiser of `model`'s parameters (the config check builds one on a dummy)."""
         if not self.decoupled_weight_decay or self.natively_decoupled:
             return self.make(parameter_groups(model, self.weight_decay, self.weight_decay_params))
         groups = parameter_groups(
@@ -103,3 +108,10 @@ class OptimizerFactory:
         algorithm = with_decoupled_weight_decay(self.algorithm)
         options = {k: v for k, v in self.options.items() if k != "weight_decay"}
         return algorithm(groups, *getattr(self.make, "args", ()), weight_decay=0.0, **options)
+
+
+RESERVED_KEYS = tuple(
+    name
+    for name, parameter in inspect.signature(OptimizerFactory).parameters.items()
+    if parameter.kind is parameter.KEYWORD_ONLY
+)

@@ -38,7 +38,9 @@ from typing import Any, Literal
 
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
 from regopt.params import select_parameters
+from regopt.ranges import NonNegative, ParamsRule
 from regopt.regularizers.schedule import Schedule
 from regopt.tasks import Task
 
@@ -154,6 +156,7 @@ class Regularizer:
         }
 
 
+@checked
 class Penalty(Regularizer):
     """Adds `weight * penalty()` to the objective.
 
@@ -168,10 +171,8 @@ class Penalty(Regularizer):
     log_unweighted = False
     strength_attr = "weight"
 
-    def __init__(self, weight: float, params: str = "weights") -> None:
+    def __init__(self, weight: NonNegative, params: ParamsRule = "weights") -> None:
         super().__init__()
-        if weight < 0:
-            raise ValueError(f"weight={weight}; allowed: a number >= 0")
         self.weight = float(weight)
         self.params_rule = params
         self._params: list[nn.Parameter] = []

@@ -7,10 +7,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from regopt.config.signature import checked
 from regopt.params import select_parameters
+from regopt.ranges import ParamsRule, Positive
 from regopt.regularizers.base import Effect, Regularizer
 
 
+@checked
 class MaxNorm(Regularizer):
     """Projects every row of each covered weight matrix (the incoming weights of one unit) back
     onto the ball of radius `bound` after each step, as in Srivastava et al. (2014). A projection
@@ -19,10 +22,8 @@ class MaxNorm(Regularizer):
 
     effect = Effect("max_row_norm", "at_most", settings={"bound": 0.5}, limit="bound")
 
-    def __init__(self, bound: float = 3.0, params: str = "weights") -> None:
+    def __init__(self, bound: Positive = 3.0, params: ParamsRule = "weights") -> None:
         super().__init__()
-        if bound <= 0:
-            raise ValueError(f"bound={bound}; allowed: a number > 0")
         self.bound = float(bound)
         self.params_rule = params
         self._matrices: list[nn.Parameter] = []

@@ -8,10 +8,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from regopt.config.signature import checked
+from regopt.ranges import NonNegative, Probability
 from regopt.regularizers.base import Effect, FitContext, Regularizer
 from regopt.tasks import Classification
 
 
+@checked
 class InputNoise(Regularizer):
     """Adds N(0, std^2) noise to every training input, fresh at every step (validation sees clean
     inputs). `std` is in the units of the normalised inputs. For small std the expected loss gains
@@ -21,10 +24,8 @@ class InputNoise(Regularizer):
     strength_attr = "std"
     effect = Effect("train_confidence", "lower", settings={"std": 1.0})
 
-    def __init__(self, std: float = 0.1) -> None:
+    def __init__(self, std: NonNegative = 0.1) -> None:
         super().__init__()
-        if std < 0:
-            raise ValueError(f"std={std}; allowed: a number >= 0")
         self.std = float(std)
 
     def transform_batch(self, inputs: Tensor, targets: Tensor) -> tuple[Tensor, Tensor]:
@@ -48,6 +49,7 @@ def smooth_labels(targets: Tensor, num_classes: int, smoothing: float, like: Ten
     return probabilities * (1.0 - smoothing) + smoothing / num_classes
 
 
+@checked
 class LabelSmoothing(Regularizer):
     """The training loss compares the outputs with (1 - smoothing) one-hot + smoothing / K. Its
     cross-entropy is (1 - smoothing) CE(y) + smoothing * mean_k(-log p_k): a pull towards uniform
@@ -58,10 +60,8 @@ class LabelSmoothing(Regularizer):
     strength_attr = "smoothing"
     effect = Effect("train_confidence", "lower", settings={"smoothing": 0.3})
 
-    def __init__(self, smoothing: float = 0.1) -> None:
+    def __init__(self, smoothing: Probability = 0.1) -> None:
         super().__init__()
-        if not 0 <= smoothing < 1:
-            raise ValueError(f"smoothing={smoothing}; allowed: a number in [0, 1)")
         self.smoothing = float(smoothing)
 
     def prepare(self, context: FitContext) -> None:

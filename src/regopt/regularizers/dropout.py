@@ -7,6 +7,8 @@ from typing import Any
 
 from torch import nn
 
+from regopt.config.signature import checked
+from regopt.ranges import Probability
 from regopt.regularizers.base import Effect, FitContext, Regularizer
 
 log = logging.getLogger("regopt")
@@ -16,6 +18,7 @@ def dropout_layers(model: nn.Module) -> list[nn.Module]:
     return [m for m in model.modules() if isinstance(m, nn.modules.dropout._DropoutNd)]
 
 
+@checked
 class Dropout(Regularizer):
     """Each unit is zeroed with probability p in training and the survivors are scaled by
     1 / (1 - p), so the expected activation is unchanged; in eval mode the layers are the identity.
@@ -24,10 +27,8 @@ class Dropout(Regularizer):
     strength_attr = "p"
     effect = Effect("train_confidence", "lower", settings={"p": 0.5})
 
-    def __init__(self, p: float = 0.5) -> None:
+    def __init__(self, p: Probability = 0.5) -> None:
         super().__init__()
-        if not 0 <= p < 1:
-            raise ValueError(f"p={p}; allowed: a number in [0, 1)")
         self.p = float(p)
         self._layers: list[nn.Module] = []
 

@@ -14,6 +14,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
+from regopt.config.signature import checked
+from regopt.ranges import NonNegative
 from regopt.regularizers.base import Effect, FitContext, Penalty
 
 KL_SCOPES = ("dataset", "sample")
@@ -30,12 +32,13 @@ class KLModel(Protocol):
         ...
 
 
+@checked
 class KLDivergence(Penalty):
     log_unweighted = True  # beta = 0 still shows how far the posterior moves from the prior
     needs = ("model=bayes_mlp",)  # or model=vae: a model with a KL term
     effect = Effect("kl_to_prior", "lower")
 
-    def __init__(self, beta: float = 1.0) -> None:
+    def __init__(self, beta: NonNegative = 1.0) -> None:
         super().__init__(weight=beta, params="all")
         self.model: KLModel | None = None
         self.scale = 1.0

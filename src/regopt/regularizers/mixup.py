@@ -7,11 +7,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from regopt.config.signature import checked
+from regopt.ranges import NonNegative
 from regopt.regularizers.base import Effect, FitContext, Regularizer
 from regopt.regularizers.data import class_probabilities
 from regopt.tasks import Classification
 
 
+@checked
 class Mixup(Regularizer):
     """Each training batch becomes lam * x + (1 - lam) * x[perm] with targets
     lam * onehot(y) + (1 - lam) * onehot(y[perm]): one lam ~ Beta(alpha, alpha) per batch and a
@@ -24,10 +27,8 @@ class Mixup(Regularizer):
     strength_attr = "alpha"
     effect = Effect("train_confidence", "lower", settings={"alpha": 1.0})
 
-    def __init__(self, alpha: float = 0.2) -> None:
+    def __init__(self, alpha: NonNegative = 0.2) -> None:
         super().__init__()
-        if alpha < 0:
-            raise ValueError(f"alpha={alpha}; allowed: a number >= 0")
         self.alpha = float(alpha)
         self.num_classes = 0
         self._beta: tuple[float, torch.distributions.Beta] | None = None

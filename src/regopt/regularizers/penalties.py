@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from regopt.config.signature import checked
+from regopt.ranges import Fraction, NonNegative, ParamsRule, Positive
 from regopt.regularizers.base import Effect, FitContext, Penalty
 
 log = logging.getLogger("regopt")
@@ -39,6 +41,7 @@ class L1Penalty(Penalty):
         return l1_norm(self.parameters)
 
 
+@checked
 class L2Penalty(Penalty):
     """0.5 * sum w^2: the negative log of a Gaussian prior, up to a constant. Its gradient is w,
     so with plain SGD `weight` equals torch's weight_decay; with Adam it is not AdamW's decay.
@@ -50,12 +53,13 @@ class L2Penalty(Penalty):
     effect = Effect("weight_norm", "lower", settings={"weight": 1e-2})
 
     def __init__(
-        self, weight: float | None = None, prior_std: float | None = None, params: str = "weights"
+        self,
+        weight: NonNegative | None = None,
+        prior_std: Positive | None = None,
+        params: ParamsRule = "weights",
     ) -> None:
         if prior_std is None and weight is None:
-            raise ValueError("give weight or prior_std; allowed: a number >= 0, a number > 0")
-        if prior_std is not None and prior_std <= 0:
-            raise ValueError(f"prior_std={prior_std}; allowed: a number > 0")
+            raise ValueError("weight=null with prior_std=null; allowed: give weight or prior_std")
         super().__init__(0.0 if weight is None else weight, params)
         self.prior_std = None if prior_std is None else float(prior_std)
         self.train_size: int | None = None
@@ -78,14 +82,15 @@ class L2Penalty(Penalty):
         return {**super().settings(), **extra}
 
 
+@checked
 class ElasticPenalty(Penalty):
     """l1_ratio * sum |w| + (1 - l1_ratio) * 0.5 * sum w^2: the sum of its two parts."""
 
     effect = Effect("weight_norm", "lower", settings={"weight": 1e-2})
 
-    def __init__(self, weight: float, l1_ratio: float = 0.5, params: str = "weights") -> None:
-        if not 0 <= l1_ratio <= 1:
-            raise ValueError(f"l1_ratio={l1_ratio}; allowed: a number in [0, 1]")
+    def __init__(
+        self, weight: NonNegative, l1_ratio: Fraction = 0.5, params: ParamsRule = "weights"
+    ) -> None:
         super().__init__(weight, params)
         self.l1_ratio = float(l1_ratio)
 

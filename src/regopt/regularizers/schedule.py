@@ -16,28 +16,31 @@ each training epoch, and holds for the whole epoch (no per-step work).
 from __future__ import annotations
 
 import math
+import typing
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
-KINDS = ("constant", "delayed", "linear", "cosine", "switch_off")
+from regopt.config.annotations import show
+from regopt.config.signature import checked
+from regopt.ranges import NonNegativeInt
+
+Kind = Literal["constant", "delayed", "linear", "cosine", "switch_off"]
+KINDS = typing.get_args(Kind)
 RAMPS = ("linear", "cosine")
 
 
+@checked
 @dataclass(frozen=True)
 class Schedule:
-    kind: str = "constant"
-    start: int = 0
-    end: int | None = None
+    kind: Kind = "constant"
+    start: NonNegativeInt = 0
+    end: NonNegativeInt | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"schedule.kind={self.kind!r}; allowed: {', '.join(KINDS)}")
-        if self.start < 0:
-            raise ValueError(f"schedule.start={self.start}; allowed: a whole number >= 0")
         if self.kind in RAMPS and (self.end is None or self.end <= self.start):
             raise ValueError(
-                f"schedule.end={self.end} with kind={self.kind}; allowed: a whole number > "
-                f"schedule.start ({self.start})"
+                f"end={show(self.end)} with kind={self.kind}; allowed: a whole number > start "
+                f"({self.start})"
             )
 
     @property

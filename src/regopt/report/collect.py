@@ -82,13 +82,22 @@ def _with_jobs_never_started(root: Path, runs: list[Run]) -> list[Run]:
     return sorted([*runs, *missing], key=lambda run: _natural_key(run.name))
 
 
+def short_key(key: str) -> str:
+    """An experiment's own group (`experiment/sequential_vs_joint/arm`) or setting
+    (`experiment.switch_epoch`) by its own name (`arm`, `switch_epoch`); any other key as is."""
+    if key.startswith("experiment/"):
+        return key.rsplit("/", 1)[1]
+    return key.removeprefix("experiment.")
+
+
 def parse_overrides(overrides: list[str]) -> dict[str, str]:
-    """`key=value` pairs; `+`/`++`/`~` prefixes dropped, list values as written."""
+    """`key=value` pairs (keys by `short_key`); `+`/`++`/`~` prefixes dropped, list values as
+    written."""
     parsed = {}
     for override in overrides:
         key, sep, value = override.lstrip("+~").partition("=")
         if sep and not key.startswith("hydra."):
-            parsed[key] = value.strip()
+            parsed[short_key(key)] = value.strip()
     return parsed
 
 

@@ -7,6 +7,7 @@ from functools import cache
 from typing import Any
 
 from regopt.config.cli_errors import CONFIG_DIR
+from regopt.report.collect import short_key
 
 HIDDEN_PREFIXES = ("experiment", "hydra", "paths", "logger")
 
@@ -19,12 +20,16 @@ def config_groups() -> frozenset[str]:
 def override_label(override: str) -> str | None:
     """`optimizer=sgd` -> `sgd`; `regularizer=[l1,l2]` -> `l1+l2`; `data.label_noise=0.2` ->
     `label_noise=0.2`; `regularizer.l2.weight=1e-3` -> `l2.weight=1e-3`; a root key keeps its
-    name (`switch_epoch=10`); experiment, hydra, paths and logger overrides -> None (the group,
-    job type and run dir already say them)."""
+    name (`seed=2`), and so does an experiment's own (`experiment.switch_epoch=10` ->
+    `switch_epoch=10`; its group `experiment/sequential_vs_joint/arm=ramp` -> `ramp`); the
+    experiment, hydra, paths and logger overrides -> None (the group, job type and run dir
+    already say them)."""
     key, sep, value = override.lstrip("+~").partition("=")
-    if not sep or key.split(".")[0] in HIDDEN_PREFIXES:
+    if sep and key.startswith("experiment."):
+        key = short_key(key)
+    elif not sep or key.split(".")[0] in HIDDEN_PREFIXES:
         return None
-    if key in config_groups():  # a config group: its option names itself
+    if key in config_groups() or key.startswith("experiment/"):  # a group: its option names it
         return "+".join(v.strip() for v in value.strip("[]").split(",")) or "none"
     short = key.split(".", 1)[1] if "." in key else key
     return f"{short}={value}"

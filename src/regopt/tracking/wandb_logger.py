@@ -12,30 +12,31 @@ import os
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
+from regopt.config.signature import checked
+from regopt.ranges import Positive
 from regopt.tracking.wandb_summary import define_metrics
 
 log = logging.getLogger("regopt")
-MODES = ("offline", "online", "disabled")
+Mode = Literal["offline", "online", "disabled"]
 
 
+@checked
 def make_wandb_logger(
-    mode: str = "offline",
+    mode: Mode = "offline",
     project: str = "regopt",
     entity: str | None = None,
     group: str | None = None,
     job_type: str | None = None,
-    save_dir: str = ".",
-    init_timeout_s: float = 15.0,
+    save_dir: str | None = ".",  # null outside a Hydra job: the working directory
+    init_timeout_s: Positive = 15.0,
     name: str | None = None,
     tags: list[str] | None = None,
     run_config: dict[str, Any] | None = None,
 ) -> Any | None:
     """A started WandbLogger, or None (with a warning) when W&B is off or cannot start."""
-    if mode not in MODES:
-        raise ValueError(f"logger.wandb.mode={mode!r}; allowed: {', '.join(MODES)}")
     if mode == "disabled":
         return None
     if mode == "offline":
@@ -45,6 +46,7 @@ def make_wandb_logger(
     import wandb
     from pytorch_lightning.loggers import WandbLogger
 
+    save_dir = save_dir or "."
     Path(save_dir).mkdir(parents=True, exist_ok=True)
     settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
     if mode == "online":

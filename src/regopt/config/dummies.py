@@ -1,0 +1,67 @@
+"""Build the cheap objects of a config once, before training, so that what only their
+constructors check is refused in one line naming the key (regopt.config.construct).
+
+Built here: the root schedule and each regulariser's, the data module (its constructor checks
+its settings against its data set; nothing is loaded), the regularisers, the optimiser on one
+dummy parameter (through regopt's own factory, as the run builds it) and the learning-rate
+scheduler on that optimiser, the verdict's rules, and the Trainer (without loggers, callbacks or
+plugins, its notices silenced: Lightning checks `devices`, `accelerator` and `strategy` there).
+The model (it needs the data's sizes), callbacks and loggers are built by the pipeline under
+`naming_the_key`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from hydra.utils import instantiate
+from torch import nn
+
+from regopt.config.construct import build
+from regopt.optim.factory import OptimizerFactory
+from regopt.regularizers.build import build_regularizer, merged_schedule
+from regopt.regularizers.schedule import Schedule
+
+
+def build_cheap_objects(tree: dict[str, Any]) -> None:
+    root_schedule = tree.get("schedule") or {}
+    build("schedule", root_schedule, lambda node: Schedule(**node))
+    if tree.get("data"):
+        build("data", tree["data"], instantiate)
+    for name, spec in (tree.get("regularizer") or {}).items():
+        where = f"regularizer.{name}"
+        own = spec.get("schedule") or {}
+        if any(v is not None for v in own.values()):
+            build(f"{where}.schedule", own, lambda node: merged_schedule(root_schedule, node))
+        build(where, spec, lambda node: build_regularizer(node, root_schedule))
+    dummy = nn.Linear(1, 1)
+    optimizer = build(
+        "optimizer", tree["optimizer"], lambda node: OptimizerFactory.from_config(node)(dummy)
+    )
+    if tree.get("scheduler"):
+        build("scheduler", tree["scheduler"], lambda node: instantiate(node)(optimizer))
+    if tree.get("verdict"):
+        build("verdict", tree["verdict"], instantiate)
+    if tree.get("trainer"):
+        with quiet_lightning():
+            build("trainer", tree["trainer"], _trainer)
+
+
+def _trainer(node: dict[str, Any]) -> Any:
+    """The Trainer as pipeline.build_trainer makes it, less what only the run has."""
+    return instantiate(node, logger=False, callbacks=[], enable_checkpointing=False)
+
+
+@contextmanager
+def quiet_lightning() -> Iterator[None]:
+    """Lightning's notices of the dummy Trainer ("GPU available: ..."): the run prints its own."""
+    logger = logging.getLogger("pytorch_lightning.utilities.rank_zero")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
