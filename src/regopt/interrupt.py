@@ -4,7 +4,8 @@ Python's default SIGTERM ends the process at once, leaving summary.json at `runn
 own handler only stops at the end of the current batch and raises an exception with no message.
 Here SIGTERM raises `Interrupted`, a KeyboardInterrupt, so every layer stops as for Ctrl-C:
 Lightning calls its callbacks' `on_exception` (RunRecord writes `interrupted` with the signal), and
-the process exits non-zero. Neither signal may land inside a file being written (`shielded`): it waits for the write to end.
+the process exits non-zero. Neither signal may land inside a file being written (`shielded`): it
+waits for the write to end.
 """
 
 from __future__ import annotations
