@@ -40,7 +40,7 @@ from regopt.scale import (
     restore_start_method,
 )
 from regopt.tasks import make_task
-from regopt.tracking.naming import run_name, run_tags
+from regopt.tracking.naming import chosen_options, option_config, run_name, run_tags
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
@@ -150,6 +150,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
     factory = module.optimizer_factory
     name = choices.get("optimizer") or factory.algorithm.__name__.lower()
     optimizer = {"name": name, **factory.describe()}
+    regularizers = list(module.objective.regularizers)
     return {
         "name": cfg.name,
         "task": module.task.describe(),
@@ -157,6 +158,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
             reg.describe() | {"name": n} for n, reg in module.objective.regularizers.items()
         ],
         "optimizer": optimizer,
+        "options": chosen_options({**choices, "optimizer": name}, regularizers),
         "overrides": overrides,
         "git": git_state(),
         "versions": package_versions(),
@@ -166,6 +168,8 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
 def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
     tags, name = run_tags(static), run_name(static["overrides"], cfg.name)
     config = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(config, dict)
+    config.update(option_config(static["options"]))
     trackers = [
         instantiate(spec, _partial_=True)(name=name, tags=tags, run_config=config)
         for spec in (cfg.logger or {}).values()

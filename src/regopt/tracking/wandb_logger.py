@@ -43,9 +43,16 @@ def make_wandb_logger(
         # offline run (seen with wandb 0.31); offline must mean no network at all.
         os.environ["WANDB_ERROR_REPORTING"] = "false"
     import wandb
-    from pytorch_lightning.loggers import WandbLogger
 
-    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    from regopt.tracking.wandb_resume import (
+        EpochStepWandbLogger,
+        logged_before,
+        remember_run_id,
+        run_id,
+    )
+
+    run_dir = Path(save_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
     if mode == "online":
         base_url = os.environ.get("WANDB_BASE_URL") or settings.base_url
@@ -63,7 +70,10 @@ def make_wandb_logger(
                 "the local record only"
             )
             return None
-    logger = WandbLogger(
+    wandb_id = run_id(run_dir)  # the same W&B run again after resume=auto
+    logger = EpochStepWandbLogger(
+        logged=logged_before(run_dir, wandb_id),
+        id=wandb_id,
         name=name,
         save_dir=save_dir,
         project=project,
@@ -79,6 +89,7 @@ def make_wandb_logger(
     try:
         run = logger.experiment  # start now, so a failure is reported before training, not during
         define_metrics(run)
+        remember_run_id(run_dir, wandb_id)
     except Exception as error:  # noqa: BLE001 - any tracker failure must leave the run alone
         log.warning(
             f"W&B could not start ({type(error).__name__}: {error}); "

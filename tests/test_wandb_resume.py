@@ -1,0 +1,92 @@
+"""One W&B run per job across `resume=auto`: one id in every process's record, each epoch once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import read_metrics, read_summary, run_cli
+from regopt.tracking.offline_records import read_run
+from regopt.tracking.wandb_resume import ID_FILE, EpochStepWandbLogger, logged_before
+
+TIME_KEYS = {"_step", "_runtime", "_timestamp"}
+
+
+def records_in_start_order(run_dir: Path) -> list[dict]:
+    # offline-run-<time>-<id>, then -<id>-1 when a second process starts within the same second
+    paths = sorted(run_dir.glob("wandb/offline-run-*/run-*.wandb"),
+                   key=lambda p: (p.parent.name.split("-")[2], len(p.parent.name)))  # fmt: skip
+    return [read_run(p) for p in paths]
+
+
+def test_resumed_job_continues_its_wandb_run_with_every_epoch_once(tmp_path) -> None:
+    run_dir = tmp_path / "job"
+    common = ["regularizer=none", "optimizer=sgd", f"hydra.run.dir={run_dir}"]
+    first = run_cli([*common, "trainer.max_epochs=3"], tmp_path)
+    assert first.returncode == 0, first.stderr[-3000:]
+    wandb_id = (run_dir / ID_FILE).read_text().strip()
+    again = run_cli([*common, "trainer.max_epochs=5", "resume=auto"], tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert read_summary(run_dir)["resumed_from"].endswith("last.ckpt")
+    assert (run_dir / ID_FILE).read_text().strip() == wandb_id
+
+    # wandb 0.31 offline: one offline-run dir per process, both holding the one run id
+    runs = records_in_start_order(run_dir)
+    assert len(runs) == 2
+    assert [r["run"]["id"] for r in runs] == [wandb_id, wandb_id]
+    assert all(p.name.endswith(wandb_id) or p.name.endswith(f"{wandb_id}-1")
+               for p in run_dir.glob("wandb/offline-run-*"))  # fmt: skip
+    epochs = [[row["epoch"] for row in r["history"]] for r in runs]
+    assert epochs == [[0, 1, 2], [3, 4]]  # one row per epoch, the resumed record goes on
+    rows = [row for r in runs for row in r["history"]]
+    assert [row["_step"] for row in rows] == list(range(5))  # W&B's step is the epoch
+    pairs = [(row["epoch"], key) for row in rows for key in row if key not in TIME_KEYS]
+    assert len(pairs) == len(set(pairs))
+    # the values are the local record's (metrics.csv rows, rewritten whole by the resumed run)
+    local = read_metrics(run_dir)
+    assert [r["epoch"] for r in local] == list(range(5))
+    assert [row["gap/loss"] for row in rows] == [r["gap/loss"] for r in local]
+    assert [row["val/loss"] for row in rows] == [r["val/loss"] for r in local]
+    assert runs[1]["finished"] and runs[1]["summary"]["status"] == "completed"
+    assert runs[1]["config"]["choices/optimizer"] == "sgd"
+
+    # a third process (say, after a kill mid-epoch) skips what the two records already hold
+    seen = logged_before(run_dir, wandb_id)
+    assert sorted(seen) == list(range(5)) and "gap/loss" in seen[3]
+
+
+class FakeRun:
+    def __init__(self) -> None:
+        self.logged: list[tuple[dict, int]] = []
+
+    def log(self, row: dict, step: int) -> None:
+        self.logged.append((row, step))
+
+
+def test_an_epoch_partly_logged_before_a_kill_is_completed_not_repeated() -> None:
+    logger = EpochStepWandbLogger(logged={2: {"epoch", "val/loss"}}, mode="offline")
+    logger._experiment = FakeRun()
+    logger.log_metrics({"epoch": 2, "val/loss": 0.5}, step=10)  # already in an earlier record
+    logger.log_metrics({"epoch": 2, "val/loss": 0.5, "train/loss": 0.4}, step=10)
+    logger.log_metrics({"opt/lr": 0.1}, step=10)  # no epoch: joins the latest one
+    logger.log_metrics({"epoch": 3, "val/loss": 0.6}, step=15)
+    assert logger._experiment.logged == [
+        ({"epoch": 2, "train/loss": 0.4, "trainer/global_step": 10}, 2),
+        ({"epoch": 2, "opt/lr": 0.1, "trainer/global_step": 10}, 2),
+        ({"epoch": 3, "val/loss": 0.6, "trainer/global_step": 15}, 3),
+    ]
+
+
+def test_a_record_torn_by_a_kill_is_read_up_to_its_last_whole_chunk(tmp_path) -> None:
+    run_dir = tmp_path / "job"
+    result = run_cli(["trainer.max_epochs=4", "diagnostics=none", f"hydra.run.dir={run_dir}"],
+                     tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    wandb_id = (run_dir / ID_FILE).read_text().strip()
+    (record,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
+    whole = logged_before(run_dir, wandb_id)
+    assert sorted(whole) == [0, 1, 2, 3]
+    data = record.read_bytes()
+    record.write_bytes(data[: len(data) * 2 // 3])  # cut mid-chunk, as a SIGKILL can
+    torn = logged_before(run_dir, wandb_id)
+    assert torn and set(torn) <= set(whole)
+    assert all(torn[e] <= whole[e] for e in torn)
