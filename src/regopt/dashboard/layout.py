@@ -1,0 +1,111 @@
+"""A picture of a workspace's layout, drawn locally from its spec: sections as bands, each panel
+a box with its kind, title and keys. The labels go into the PNG's metadata too, so a test can
+tell whether the picture in docs/ still matches the spec the command builds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+COLUMNS = 4
+KINDS = {
+    "Run History Line Plot": "line plot",
+    "Scalar Chart": "scalar",
+    "Run Comparer": "run table",
+    "Parallel Coordinates Plot": "parallel coordinates",
+    "Bar Chart": "bar chart",
+    "Media Browser": "media",
+}
+METADATA_KEY = "regopt-layout"
+
+
+def panel_label(panel: dict[str, Any]) -> str:
+    config = panel.get("config") or {}
+    kind = KINDS.get(panel.get("viewType", ""), panel.get("viewType", "panel"))
+    keys = config.get("metrics") or config.get("mediaKeys") or []
+    if config.get("metricRegex"):
+        keys = [*keys, config["metricRegex"]]
+    if config.get("columns"):
+        keys = [c.get("accessor", "") for c in config["columns"]]
+    keys = [_short(str(key)) for key in keys]
+    title = config.get("chartTitle") or ""
+    return "\n".join(part for part in (f"[{kind}] {title}", ", ".join(map(str, keys))) if part)
+
+
+def _short(key: str) -> str:
+    """`summary_metrics.best/val/loss` -> `best/val/loss`; `config:seed.value` -> `seed`."""
+    for prefix in ("summary_metrics.", "summary:", "config:"):
+        key = key.removeprefix(prefix)
+    return key.removesuffix(".value")
+
+
+def runs_label(spec: dict[str, Any]) -> str:
+    """How the runs are grouped and which columns the run table pins (the verdict table)."""
+    runset = spec["spec"]["section"]["runSets"][0]
+    grouping = ", ".join(_short(g.get("name", "")) for g in runset.get("grouping", []))
+    columns = [_short(c) for c in runset["runFeed"].get("columnOrder", [])]
+    return f"runs grouped by {grouping}; run table: {', '.join(columns)}"
+
+
+def layout_labels(spec: dict[str, Any]) -> list[list[str]]:
+    """One list of panel labels per section, section name first."""
+    sections = spec["spec"]["section"]["panelBankConfig"]["sections"]
+    drawn = [[s["name"], *(panel_label(p) for p in s.get("panels", []))] for s in sections]
+    return [["Runs", runs_label(spec)], *drawn]
+
+
+def draw_layout(spec: dict[str, Any], path: Path) -> Path:
+    import textwrap
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    sections = layout_labels(spec)
+    rows = [max(1, -(-(len(s) - 1) // COLUMNS)) for s in sections]
+    height = sum(0.5 + 1.3 * r for r in rows)
+    fig, ax = plt.subplots(figsize=(14, height * 0.9))
+    ax.set_xlim(0, COLUMNS)
+    ax.set_ylim(height, 0)
+    ax.axis("off")
+    y = 0.0
+    for (name, *panels), n_rows in zip(sections, rows, strict=True):
+        ax.text(0.02, y + 0.3, name, fontsize=12, weight="bold", va="center")
+        y += 0.5
+        for i, label in enumerate(panels):
+            x0, y0 = i % COLUMNS, y + 1.3 * (i // COLUMNS)
+            ax.add_patch(
+                Rectangle(
+                    (x0 + 0.04, y0 + 0.05),
+                    0.92,
+                    1.15,
+                    fill=True,
+                    facecolor="#eef3fb",
+                    edgecolor="#4a6fa5",
+                )
+            )
+            wrapped = "\n".join(textwrap.fill(line, 34) for line in label.splitlines())
+            ax.text(x0 + 0.08, y0 + 0.12, wrapped, fontsize=7.5, va="top", family="monospace")
+        y += 1.3 * n_rows
+    title = f"W&B workspace '{spec.get('displayName', '')}': {len(sections) - 1} sections"
+    ax.set_title(title, fontsize=13)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(
+        path,
+        dpi=80,
+        bbox_inches="tight",
+        metadata={METADATA_KEY: json.dumps(sections), "Software": None},
+    )
+    plt.close(fig)
+    return path
+
+
+def drawn_labels(path: Path) -> list[list[str]]:
+    """The labels a picture drawn by draw_layout was drawn from (its PNG metadata)."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return json.loads(image.text[METADATA_KEY])
