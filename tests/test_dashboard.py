@@ -4,15 +4,18 @@ wandb-workspaces' own models accept their specs; building them touches no networ
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from conftest import ROOT, run_cli
 from regopt.tracking.offline_records import read_run
 from test_cli import ConnectionCounter
+from test_wandb_isolation import closed_port
 
 JOBS = ["optimizer=sgd,nesterov", "regularizer=[l2,dropout]", "trainer.max_epochs=3"]
 
@@ -100,8 +103,6 @@ def python_m(module: str, args: list[str], env: dict) -> subprocess.CompletedPro
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """Two jobs of 3 epochs, logger=wandb offline; then both specs, every address W&B could
     reach pointing at a counting listener."""
-    import os
-
     root = tmp_path_factory.mktemp("dashboard")
     counter = ConnectionCounter()
     url = f"http://127.0.0.1:{counter.port}"
@@ -137,6 +138,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> dict:
     for done in (workspace, report):
         assert done.returncode == 0, done.stderr[-3000:]
     return {
+        "root": root,
         "runs": runs,
         "group": group,
         "connections": counter.connections,
@@ -210,3 +212,51 @@ def test_wandb_workspaces_own_models_accept_both_specs(sweep: dict) -> None:
     assert report.title == f"regopt: {sweep['group']}"
     text = [b.text for b in report.blocks if type(b).__name__ == "MarkdownBlock"]
     assert any("nesterov" in t and "sgd" in t for t in text)  # report.md's tables
+
+
+def saving_env(tmp_path: Path, key: str | None) -> dict:
+    env = {
+        **os.environ,
+        "HOME": str(tmp_path / "home"),
+        "NETRC": str(tmp_path / "no-netrc"),
+        "WANDB_BASE_URL": f"http://127.0.0.1:{closed_port()}",
+    }
+    env.pop("WANDB_API_KEY", None)
+    return {**env, "WANDB_API_KEY": key} if key else env
+
+
+@pytest.mark.parametrize(
+    ("key", "code", "says"), [(None, 2, "needs a W&B key"), ("a" * 40, 1, "unreachable")]
+)
+def test_saving_without_a_key_or_a_server_says_so_in_one_line(
+    sweep: dict, tmp_path: Path, key: str | None, code: int, says: str
+) -> None:
+    env = saving_env(tmp_path, key)
+    for module, args in [
+        ("regopt.dashboard.cli", ["--entity", "me"]),
+        (
+            "regopt.report.cli",
+            [str(sweep["root"] / "sweep"), "--wandb", "--entity", "me", "--no-figures"],
+        ),
+    ]:
+        result = python_m(module, args, env)
+        assert result.returncode == code, result.stderr[-2000:]
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and says in lines[0], result.stderr[-2000:]
+        assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_the_layout_picture_in_docs_is_drawn_from_the_workspace_the_command_builds() -> None:
+    """Regenerate it with `make dashboard ARGS="--dry-run --layout docs/wandb_workspace.png"`."""
+    from regopt.dashboard.cli import PLACEHOLDER_ENTITY
+    from regopt.dashboard.layout import drawn_labels, layout_labels
+    from regopt.dashboard.spec import to_spec
+    from regopt.dashboard.workspace import build_workspace
+
+    spec = to_spec(build_workspace(PLACEHOLDER_ENTITY, "regopt"))
+    labels = layout_labels(spec)
+    assert drawn_labels(ROOT / "docs" / "wandb_workspace.png") == labels
+    panels = [
+        p for s in spec["spec"]["section"]["panelBankConfig"]["sections"] for p in s["panels"]
+    ]
+    assert sum(len(section) - 1 for section in labels[1:]) == len(panels)  # every panel drawn

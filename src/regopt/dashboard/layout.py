@@ -12,12 +12,14 @@ COLUMNS = 4
 KINDS = {
     "Run History Line Plot": "line plot",
     "Scalar Chart": "scalar",
-    "Run Comparer": "run table",
+    "Run Comparer": "run comparer",
     "Parallel Coordinates Plot": "parallel coordinates",
     "Bar Chart": "bar chart",
     "Media Browser": "media",
 }
 METADATA_KEY = "regopt-layout"
+RUNS = "Runs"  # the run set: grouping and the run table
+LINE = 0.18  # height of a text line, in units of a panel's width
 
 
 def panel_label(panel: dict[str, Any]) -> str:
@@ -52,12 +54,29 @@ def layout_labels(spec: dict[str, Any]) -> list[list[str]]:
     """One list of panel labels per section, section name first."""
     sections = spec["spec"]["section"]["panelBankConfig"]["sections"]
     drawn = [[s["name"], *(panel_label(p) for p in s.get("panels", []))] for s in sections]
-    return [["Runs", runs_label(spec)], *drawn]
+    return [[RUNS, runs_label(spec)], *drawn]
+
+
+def _boxes(sections: list[list[str]]) -> list[tuple[str, list[list[tuple[str, int]]]]]:
+    """Each section's rows of (wrapped label, width in columns); the run set spans a row."""
+    import textwrap
+
+    out = []
+    for name, *labels in sections:
+        width = COLUMNS if name == RUNS else 1
+        wrapped = [
+            "\n".join(textwrap.fill(line, 38 * width) for line in label.splitlines())
+            for label in labels
+        ]
+        rows = [
+            [(text, width) for text in wrapped[i : i + COLUMNS // width]]
+            for i in range(0, len(wrapped), COLUMNS // width)
+        ]
+        out.append((name, rows))
+    return out
 
 
 def draw_layout(spec: dict[str, Any], path: Path) -> Path:
-    import textwrap
-
     import matplotlib
 
     matplotlib.use("Agg")
@@ -65,40 +84,37 @@ def draw_layout(spec: dict[str, Any], path: Path) -> Path:
     from matplotlib.patches import Rectangle
 
     sections = layout_labels(spec)
-    rows = [max(1, -(-(len(s) - 1) // COLUMNS)) for s in sections]
-    height = sum(0.5 + 1.3 * r for r in rows)
-    fig, ax = plt.subplots(figsize=(14, height * 0.9))
+    boxes = _boxes(sections)
+    heights = [
+        [0.25 + LINE * max(t.count("\n") + 1 for t, _ in row) for row in rows] for _, rows in boxes
+    ]
+    total = sum(0.5 + sum(h) + 0.1 * len(h) for h in heights)
+    fig, ax = plt.subplots(figsize=(14, 0.9 * total))
     ax.set_xlim(0, COLUMNS)
-    ax.set_ylim(height, 0)
+    ax.set_ylim(total, 0)
     ax.axis("off")
     y = 0.0
-    for (name, *panels), n_rows in zip(sections, rows, strict=True):
+    for (name, rows), row_heights in zip(boxes, heights, strict=True):
         ax.text(0.02, y + 0.3, name, fontsize=12, weight="bold", va="center")
         y += 0.5
-        for i, label in enumerate(panels):
-            x0, y0 = i % COLUMNS, y + 1.3 * (i // COLUMNS)
-            ax.add_patch(
-                Rectangle(
-                    (x0 + 0.04, y0 + 0.05),
-                    0.92,
-                    1.15,
-                    fill=True,
-                    facecolor="#eef3fb",
-                    edgecolor="#4a6fa5",
+        for row, height in zip(rows, row_heights, strict=True):
+            for i, (text, width) in enumerate(row):
+                x0 = i * width
+                ax.add_patch(
+                    Rectangle(
+                        (x0 + 0.03, y),
+                        width - 0.06,
+                        height,
+                        facecolor="#eef3fb",
+                        edgecolor="#4a6fa5",
+                    )
                 )
-            )
-            wrapped = "\n".join(textwrap.fill(line, 34) for line in label.splitlines())
-            ax.text(x0 + 0.08, y0 + 0.12, wrapped, fontsize=7.5, va="top", family="monospace")
-        y += 1.3 * n_rows
-    title = f"W&B workspace '{spec.get('displayName', '')}': {len(sections) - 1} sections"
-    ax.set_title(title, fontsize=13)
+                ax.text(x0 + 0.07, y + 0.1, text, fontsize=7.5, va="top", family="monospace")
+            y += height + 0.1
+    ax.set_title(f"W&B workspace '{spec.get('displayName', '')}'", fontsize=13)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(
-        path,
-        dpi=80,
-        bbox_inches="tight",
-        metadata={METADATA_KEY: json.dumps(sections), "Software": None},
-    )
+    metadata = {METADATA_KEY: json.dumps(sections), "Software": None}
+    fig.savefig(path, dpi=80, bbox_inches="tight", metadata=metadata)
     plt.close(fig)
     return path
 
