@@ -53,6 +53,14 @@ def test_resumed_job_continues_its_wandb_run_with_every_epoch_once(tmp_path) -> 
     seen = logged_before(run_dir, wandb_id)
     assert sorted(seen) == list(range(5)) and "gap/loss" in seen[3]
 
+    # a new job in the same dir (no resume=auto) is a new W&B run, with all of its own epochs
+    fresh = run_cli([*common, "trainer.max_epochs=2"], tmp_path)
+    assert fresh.returncode == 0, fresh.stderr[-3000:]
+    new_id = (run_dir / ID_FILE).read_text().strip()
+    assert new_id != wandb_id
+    (record,) = run_dir.glob(f"wandb/offline-run-*-{new_id}/run-{new_id}.wandb")
+    assert [row["epoch"] for row in read_run(record)["history"]] == [0, 1]
+
 
 class FakeRun:
     def __init__(self) -> None:

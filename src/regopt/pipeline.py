@@ -170,8 +170,13 @@ def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
     config = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(config, dict)
     config.update(option_config(static["options"]))
+    # a job that resumes continues its W&B run; a new job in an old run dir starts a new one
+    last = Path(cfg.paths.output_dir) / "checkpoints" / "last.ckpt"
+    resuming = cfg.get("resume") not in (None, "none") and last.is_file()
     trackers = [
-        instantiate(spec, _partial_=True)(name=name, tags=tags, run_config=config)
+        instantiate(spec, _partial_=True)(
+            name=name, tags=tags, run_config=config, resuming=resuming
+        )
         for spec in (cfg.logger or {}).values()
     ]
     return [t for t in trackers if t is not None]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
+from regopt.tracking.keys import LEARNING_RATE
+
 
 class LearningRateLog(Callback):
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -16,4 +18,4 @@ class LearningRateLog(Callback):
             return
         lr = trainer.optimizers[0].param_groups[0]["lr"]
         distributed = trainer.world_size > 1
-        pl_module.log("opt/lr", float(lr), on_step=False, on_epoch=True, sync_dist=distributed)
+        pl_module.log(LEARNING_RATE, float(lr), on_step=False, on_epoch=True, sync_dist=distributed)

@@ -1,9 +1,9 @@
-"""The W&B keys regopt's dashboards and reports name: one list, shared with what logs them.
+"""The keys regopt's W&B dashboard and reports name: one list, shared with what logs them.
 
-History keys are the per-epoch metrics of `metrics.csv` (the module, the diagnostics and the
-learning-rate callback log them; tests/test_dashboard.py checks each one against a real run's W&B
-history). Summary keys are written by `wandb_summary.publish_to_wandb`; option keys by
-`naming.option_config`, both from the names below, so a panel cannot name a key nobody writes.
+The gradient, weight, best-epoch and learning-rate diagnostics log under the names below, as do
+the W&B summary (`wandb_summary`) and the option keys (`naming.option_config`); the loss and
+accuracy curves are the task's metrics, named where they are computed (`module`, `train_eval`).
+tests/test_dashboard.py checks every key a panel names against a real sweep's W&B records.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ LOSS_CURVES = ("train/loss_data", "train_eval/loss", "val/loss")
 ACC_CURVES = ("train/acc", "train_eval/acc", "val/acc")
 GAP_LOSS, GAP_ACC = "gap/loss", "gap/acc"
 EPOCHS_SINCE_BEST = "val/epochs_since_best"
-GRAD_NORMS = ("grad/data", "grad/penalties")
-GRAD_RATIO = "grad/ratio"
-WEIGHT_NORMS = ("weights/l2", "weights/l1")
-WEIGHT_SPARSITY = "weights/sparsity"
-WEIGHT_L2_PER_LAYER = r"weights/l2/.*"  # a regex over the per-layer keys `weights/l2/<layer>`
+GRAD_DATA, GRAD_PENALTIES, GRAD_RATIO = "grad/data", "grad/penalties", "grad/ratio"
+GRAD_NORMS = (GRAD_DATA, GRAD_PENALTIES)
+WEIGHT_L2, WEIGHT_L1, WEIGHT_SPARSITY = "weights/l2", "weights/l1", "weights/sparsity"
+WEIGHT_NORMS = (WEIGHT_L2, WEIGHT_L1)
+WEIGHT_L2_PER_LAYER = WEIGHT_L2 + "/.*"  # a regex over the per-layer keys `weights/l2/<layer>`
 LEARNING_RATE = "opt/lr"
 CURVES_IMAGE = "curves"  # the learning-curve figure, logged once at the end
 

@@ -32,8 +32,10 @@ def make_wandb_logger(
     name: str | None = None,
     tags: list[str] | None = None,
     run_config: dict[str, Any] | None = None,
+    resuming: bool = False,
 ) -> Any | None:
-    """A started WandbLogger, or None (with a warning) when W&B is off or cannot start."""
+    """A started WandbLogger, or None (with a warning) when W&B is off or cannot start.
+    `resuming`: the job continues from its checkpoint, so it continues its W&B run too."""
     if mode not in MODES:
         raise ValueError(f"logger.wandb.mode={mode!r}; allowed: {', '.join(MODES)}")
     if mode == "disabled":
@@ -47,6 +49,7 @@ def make_wandb_logger(
     from regopt.tracking.wandb_resume import (
         EpochStepWandbLogger,
         logged_before,
+        new_run_id,
         remember_run_id,
         run_id,
     )
@@ -70,9 +73,9 @@ def make_wandb_logger(
                 "the local record only"
             )
             return None
-    wandb_id = run_id(run_dir)  # the same W&B run again after resume=auto
+    wandb_id = run_id(run_dir) if resuming else new_run_id()
     logger = EpochStepWandbLogger(
-        logged=logged_before(run_dir, wandb_id),
+        logged=logged_before(run_dir, wandb_id) if resuming else {},
         id=wandb_id,
         name=name,
         save_dir=save_dir,

@@ -26,14 +26,18 @@ from regopt.tracking.offline_records import records
 ID_FILE = "wandb_run_id"
 
 
+def new_run_id() -> str:
+    alphabet = string.ascii_lowercase + string.digits  # what W&B's own run ids are made of
+    return "".join(secrets.choice(alphabet) for _ in range(8))
+
+
 def run_id(run_dir: Path) -> str:
     """The id this run dir's W&B run already has, else a new one."""
     try:
         kept = (run_dir / ID_FILE).read_text().strip()
     except OSError:
         kept = ""
-    alphabet = string.ascii_lowercase + string.digits  # what W&B's own run ids are made of
-    return kept or "".join(secrets.choice(alphabet) for _ in range(8))
+    return kept or new_run_id()
 
 
 def remember_run_id(run_dir: Path, wandb_id: str) -> None:
