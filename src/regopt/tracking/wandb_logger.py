@@ -48,6 +48,7 @@ def make_wandb_logger(
 
     from regopt.tracking.wandb_resume import (
         EpochStepWandbLogger,
+        backfill,
         logged_before,
         new_run_id,
         remember_run_id,
@@ -93,6 +94,8 @@ def make_wandb_logger(
         run = logger.experiment  # start now, so a failure is reported before training, not during
         define_metrics(run)
         remember_run_id(run_dir, wandb_id)
+        if resuming:  # the epochs a killed process logged but W&B never wrote
+            backfill(run, run_dir, logger._logged)
     except Exception as error:  # noqa: BLE001 - any tracker failure must leave the run alone
         log.warning(
             f"W&B could not start ({type(error).__name__}: {error}); "

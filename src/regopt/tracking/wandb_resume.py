@@ -6,6 +6,11 @@ uploads in order of start time into that one run. So that they fit together, eac
 logged at W&B step = epoch (steps keep rising across processes), and an (epoch, key) that an
 earlier record already holds, because the previous process died after logging part of an epoch
 that it had not checkpointed yet, is not logged again.
+
+A killed process's record loses what wandb's service had not yet written (seen with wandb 0.31:
+after a SIGKILL a few epochs in, the record held its 7-byte header only). So a resumed process
+first logs the epochs its checkpoint has trained that no earlier record holds, from the rows of
+the local record that travel in the checkpoint (`EpochRowsCheckpoint`): the run keeps every epoch.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from pytorch_lightning.loggers import WandbLogger
 from pytorch_lightning.utilities import rank_zero_only
 
 from regopt.record.atomic import write_text_atomic
+from regopt.record.epoch_csv import KEY as CHECKPOINT_ROWS
 from regopt.tracking.keys import EPOCH
 from regopt.tracking.offline_records import records
 
@@ -64,6 +70,31 @@ def logged_before(run_dir: Path, wandb_id: str) -> dict[int, set[str]]:
         except (OSError, ValueError):  # a torn last chunk: what came before it stands
             continue
     return seen
+
+
+def checkpoint_rows(run_dir: Path) -> list[dict[str, float]]:
+    """The local record's rows that `last.ckpt` carries: every epoch it has trained."""
+    import torch
+
+    checkpoint = torch.load(
+        run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
+    )  # data, never code, as when resuming
+    return list(checkpoint.get(CHECKPOINT_ROWS) or [])
+
+
+def backfill(run: Any, run_dir: Path, logged: dict[int, set[str]]) -> int:
+    """Log what the checkpoint's rows hold and no earlier record does; returns how many rows.
+    An epoch that the resumed run trains again is then skipped, as `logged` now holds it."""
+    filled = 0
+    for row in checkpoint_rows(run_dir):
+        epoch = int(row[EPOCH])
+        done = logged.get(epoch, set()) | {"step"}  # Lightning's step: W&B's trainer/global_step
+        missing = {k: v for k, v in row.items() if k not in done}
+        if set(missing) - {EPOCH}:
+            run.log({**missing, EPOCH: epoch}, step=epoch)
+            logged.setdefault(epoch, set()).update(missing)
+            filled += 1
+    return filled
 
 
 class EpochStepWandbLogger(WandbLogger):
