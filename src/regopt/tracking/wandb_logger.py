@@ -94,14 +94,17 @@ def make_wandb_logger(
         run = logger.experiment  # start now, so a failure is reported before training, not during
         define_metrics(run)
         remember_run_id(run_dir, wandb_id)
-        if resuming:  # the epochs a killed process logged but W&B never wrote
-            backfill(run, run_dir, logger._logged)
     except Exception as error:  # noqa: BLE001 - any tracker failure must leave the run alone
         log.warning(
             f"W&B could not start ({type(error).__name__}: {error}); "
             "continuing with the local record only"
         )
         return None
+    if resuming:  # the epochs a killed process logged but W&B never wrote
+        try:
+            backfill(run, run_dir, logger._logged)
+        except Exception as error:  # noqa: BLE001 - the run and its W&B logging go on
+            log.warning(f"W&B: earlier epochs not backfilled ({type(error).__name__}: {error})")
     return logger
 
 
