@@ -147,8 +147,9 @@ def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_pat
     dirs = list(run_dir.glob("wandb/offline-run-*"))
     assert len(dirs) == 2 and all(d.name.split("-")[3] == wandb_id for d in dirs)
     runs = records_in_start_order(run_dir)
-    # the killed process's record may hold nothing at all (wandb had not written it yet)
-    assert runs[0]["run"].get("id") in (None, wandb_id) and runs[1]["run"]["id"] == wandb_id
+    # the killed process's record may hold nothing, or be missing (wandb had not written it yet)
+    assert 1 <= len(runs) <= 2 and runs[-1]["run"]["id"] == wandb_id
+    assert all(r["run"].get("id") in (None, wandb_id) for r in runs)
     rows = [row for r in runs for row in r["history"]]
     pairs = [(row["epoch"], key) for row in rows for key in row if key not in TIME_KEYS]
     assert len(pairs) == len(set(pairs))
