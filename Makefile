@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train sweep sequential double-descent test test-slow bench lint format clean
+.PHONY: install train dashboard sweep sequential double-descent test test-slow bench lint format clean
 
 install: $(STAMP)
 
@@ -42,6 +42,11 @@ double-descent: install
 	$(VENV)/bin/regopt-train -m experiment=double_descent logger=none hydra.sweep.dir="$(DD_DIR)" $(ARGS)
 	$(PY) -m regopt.analysis.double_descent "$(DD_DIR)"
 	mkdir -p $(DD_DOCS) && cp "$(DD_DIR)"/double_descent.md "$(DD_DIR)"/double_descent.csv "$(DD_DIR)"/double_descent.png $(DD_DOCS)/
+
+# regopt's W&B workspace: `make dashboard ARGS="--entity my-team --group <sweep group>"`, or
+# ARGS=--dry-run to write its spec (regopt_workspace.json) with no network.
+dashboard: install
+	$(VENV)/bin/regopt-dashboard $(ARGS)
 
 bench: install
 	$(PY) scripts/bench.py

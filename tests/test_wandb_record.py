@@ -8,7 +8,13 @@ import pytest
 
 from conftest import compose_config, read_metrics, read_summary
 from regopt.config.resolvers import register_resolvers, sweep_group
-from regopt.tracking.naming import override_label, run_name, run_tags
+from regopt.tracking.naming import (
+    chosen_options,
+    option_config,
+    override_label,
+    run_name,
+    run_tags,
+)
 from regopt.tracking.offline_records import raw_records, read_run
 
 
@@ -80,6 +86,16 @@ def test_readable_names_and_tags() -> None:
     assert run_name([], "reg_vs_opt") == "reg_vs_opt"
     static = {"regularizers": [], "optimizer": {"name": "adamw"}}
     assert run_tags(static) == ["none", "adamw"]
+    choices = {"optimizer": "nesterov", "data": "digits", "model": "mlp", "experiment": None}
+    assert chosen_options(choices, []) == {
+        "regularizer": "none",
+        "optimizer": "nesterov",
+        "data": "digits",
+        "model": "mlp",
+        "experiment": "none",
+    }
+    assert chosen_options(choices, ["l2", "dropout"])["regularizer"] == "l2+dropout"
+    assert option_config({"optimizer": "nesterov"}) == {"choices/optimizer": "nesterov"}
 
 
 def test_wandb_group_is_the_sweep_in_a_multirun(tmp_path) -> None:

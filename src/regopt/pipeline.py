@@ -41,7 +41,7 @@ from regopt.scale import (
 )
 from regopt.settings import RunSettings
 from regopt.tasks import make_task
-from regopt.tracking.naming import run_name, run_tags
+from regopt.tracking.naming import chosen_options, option_config, run_name, run_tags
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
@@ -127,6 +127,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
     factory = module.optimizer_factory
     name = choices.get("optimizer") or factory.algorithm.__name__.lower()
     optimizer = {"name": name, **factory.describe()}
+    regularizers = list(module.objective.regularizers)
     return {
         "name": cfg.name,
         "task": module.task.describe(),
@@ -134,17 +135,24 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
             reg.describe() | {"name": n} for n, reg in module.objective.regularizers.items()
         ],
         "optimizer": optimizer,
+        "options": chosen_options({**choices, "optimizer": name}, regularizers),
         "overrides": overrides,
         "git": git_state(),
         "versions": package_versions(),
     }
 
 
-def build_trackers(cfg: DictConfig, static: dict[str, Any]) -> list[Any]:
+def build_trackers(cfg: DictConfig, static: dict[str, Any], resuming: bool = False) -> list[Any]:
+    """The trackers (W&B); `resuming`: the job continues from a checkpoint, so it continues its
+    W&B run too (a new job in an old run dir starts a new one)."""
     tags, name = run_tags(static), run_name(static["overrides"], cfg.name)
     config = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(config, dict)
+    config.update(option_config(static["options"]))
     trackers = [
-        instantiate(spec, _partial_=True)(name=name, tags=tags, run_config=config)
+        instantiate(spec, _partial_=True)(
+            name=name, tags=tags, run_config=config, resuming=resuming
+        )
         for spec in (cfg.logger or {}).values()
     ]
     return [t for t in trackers if t is not None]
@@ -216,7 +224,7 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
         datamodule = instantiate(cfg.data)
     module = build_module(cfg, datamodule)
     static = {"seed": settings.seed, **describe_run(cfg, module)}
-    trackers = build_trackers(cfg, static)
+    trackers = build_trackers(cfg, static, resuming=checkpoint is not None)
     # first: it tells the record the epoch before any other callback logs into that epoch
     callbacks: list[Any] = [EpochRowsCheckpoint()]
     for group in ("callbacks", "diagnostics"):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import Callback
 
+from regopt.tracking.keys import LEARNING_RATE
+
 
 class LearningRateLog(Callback):
     def __init__(self) -> None:
@@ -25,4 +27,4 @@ class LearningRateLog(Callback):
         if self._lr is None:
             return
         distributed = trainer.world_size > 1
-        pl_module.log("opt/lr", self._lr, on_step=False, on_epoch=True, sync_dist=distributed)
+        pl_module.log(LEARNING_RATE, self._lr, on_step=False, on_epoch=True, sync_dist=distributed)

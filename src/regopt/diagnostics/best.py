@@ -11,6 +11,7 @@ import torch
 from torch import Tensor
 
 from regopt.diagnostics.epoch_log import EpochDiagnostic, fitting
+from regopt.tracking.keys import EPOCHS_SINCE_BEST
 
 MONITOR = "val/loss"
 
@@ -59,6 +60,6 @@ class BestValidation(EpochDiagnostic):
             {
                 "val/loss_best": self._best,
                 "val/best_epoch": self._best_epoch.float(),
-                "val/epochs_since_best": (epoch - self._best_epoch).float(),
+                EPOCHS_SINCE_BEST: (epoch - self._best_epoch).float(),
             },
         )

@@ -19,6 +19,7 @@ from regopt.config.signature import checked
 from regopt.diagnostics.epoch_log import EpochDiagnostic
 from regopt.diagnostics.subset import LazySubset, evaluate
 from regopt.ranges import PositiveInt
+from regopt.tracking.keys import GRAD_DATA, GRAD_PENALTIES, GRAD_RATIO
 
 
 def _norm(grads: Sequence[Tensor | None], like: Tensor) -> Tensor:
@@ -31,7 +32,7 @@ def gradient_norms(
 ) -> dict[str, Tensor]:
     params = list(params)
     data_grads = torch.autograd.grad(data_loss, params, allow_unused=True)
-    out = {"grad/data": _norm(data_grads, data_loss)}
+    out = {GRAD_DATA: _norm(data_grads, data_loss)}
     if not penalties:
         return out
     summed: list[Tensor | None] = [None] * len(params)
@@ -44,8 +45,8 @@ def gradient_norms(
             g if s is None else (s if g is None else s + g)
             for s, g in zip(summed, grads, strict=True)
         ]
-    out["grad/penalties"] = _norm(summed, data_loss)
-    out["grad/ratio"] = out["grad/penalties"] / out["grad/data"].clamp_min(1e-12)
+    out[GRAD_PENALTIES] = _norm(summed, data_loss)
+    out[GRAD_RATIO] = out[GRAD_PENALTIES] / out[GRAD_DATA].clamp_min(1e-12)
     return out
 
 

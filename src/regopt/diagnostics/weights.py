@@ -15,6 +15,7 @@ from regopt.config.signature import checked
 from regopt.diagnostics.epoch_log import EpochDiagnostic
 from regopt.params import select_parameters
 from regopt.ranges import NonNegative
+from regopt.tracking.keys import WEIGHT_L1, WEIGHT_L2, WEIGHT_SPARSITY
 
 
 def layer_name(param_name: str) -> str:
@@ -33,16 +34,16 @@ def weight_stats(named: list[tuple[str, nn.Parameter]], tol: float) -> dict[str,
             square, absolute = w.pow(2).sum(), w.abs().sum()
             below = (w.abs() < tol).sum()
             layer = layer_name(name)
-            stats[f"weights/l2/{layer}"] = square.sqrt()
-            stats[f"weights/l1/{layer}"] = absolute
-            stats[f"weights/sparsity/{layer}"] = below.float() / w.numel()
+            stats[f"{WEIGHT_L2}/{layer}"] = square.sqrt()
+            stats[f"{WEIGHT_L1}/{layer}"] = absolute
+            stats[f"{WEIGHT_SPARSITY}/{layer}"] = below.float() / w.numel()
             squares.append(square)
             absolutes.append(absolute)
             small.append(below)
             count += w.numel()
-        stats["weights/l2"] = torch.stack(squares).sum().sqrt()
-        stats["weights/l1"] = torch.stack(absolutes).sum()
-        stats["weights/sparsity"] = torch.stack(small).sum().float() / count
+        stats[WEIGHT_L2] = torch.stack(squares).sum().sqrt()
+        stats[WEIGHT_L1] = torch.stack(absolutes).sum()
+        stats[WEIGHT_SPARSITY] = torch.stack(small).sum().float() / count
     return stats
 
 

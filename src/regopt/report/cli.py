@@ -4,6 +4,8 @@ Reads summary.json, metrics.csv and .hydra/overrides.yaml only: no W&B, no torch
 Every cell is shown on two axes, convergence (time to a target loss) and generalisation (best
 val loss, final gap), and every setting's effect against its factor's baseline with a 95%
 interval over seeds, so a difference inside the seed noise reads as such.
+`--wandb` also makes the same report a W&B report over the sweep's runs (`--dry-run`: its spec
+as JSON, no network).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from regopt.dashboard.cli import add_wandb_args
 from regopt.record.atomic import write_text_atomic
 from regopt.report.aggregate import (
     GENERALISATION_METRICS,
@@ -73,6 +76,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, help="where to write (default: PATH)")
     parser.add_argument("--no-figures", action="store_true", help="tables only")
+    parser.add_argument(
+        "--wandb", action="store_true", help="also save it as a W&B report over the sweep's runs"
+    )
+    add_wandb_args(parser)
     return parser.parse_args(argv)
 
 
@@ -174,8 +181,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     print((out / "report.md").read_text())
     print("written: " + ", ".join(str(p) for p in written.values()))
+    return wandb_report(runs, args, out) if args.wandb else 0
+
+
+def wandb_report(runs: list[Run], args: argparse.Namespace, out: Path) -> int:
+    """The W&B report of the sweep: saved, or its spec written into `out` with `--dry-run`."""
+    from regopt.config.cli_errors import ConfigError
+    from regopt.dashboard.cli import PLACEHOLDER_ENTITY
+    from regopt.dashboard.report import build_wandb_report
+    from regopt.dashboard.save import SaveError, save
+    from regopt.dashboard.spec import write_spec
+
+    if not args.dry_run and not args.entity:
+        print("regopt-report: --wandb needs --entity (or WANDB_ENTITY)", file=sys.stderr)
+        return 2
+    entity = args.entity or PLACEHOLDER_ENTITY
+    try:
+        report = build_wandb_report(
+            runs, entity, args.project, args.over, args.metric, offline=args.dry_run
+        )
+        if args.dry_run:
+            print(f"W&B report spec: {write_spec(report, out / 'wandb_report.json')}")
+        else:
+            print(f"W&B report saved: {save(report, 'report')}")
+    except ConfigError as error:
+        print(f"regopt-report: {error}", file=sys.stderr)
+        return 2
+    except SaveError as error:
+        print(f"regopt-report: {error}", file=sys.stderr)
+        return error.code
     return 0
 
 
 def entry_point() -> None:
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    entry_point()

@@ -8,6 +8,7 @@ from typing import Any
 
 from regopt.config.cli_errors import CONFIG_DIR
 from regopt.report.collect import short_key
+from regopt.tracking.keys import OPTION_GROUPS, option_key
 
 HIDDEN_PREFIXES = ("experiment", "hydra", "paths", "logger")
 
@@ -44,3 +45,17 @@ def run_tags(static: dict[str, Any]) -> list[str]:
     """The regularisers' names (`none` when there is none) and the optimiser's."""
     regularizers = [r["name"] for r in static.get("regularizers", [])] or ["none"]
     return [*regularizers, static["optimizer"]["name"]]
+
+
+def chosen_options(choices: dict[str, Any], regularizers: Sequence[str]) -> dict[str, str]:
+    """The option picked in each group of OPTION_GROUPS (`optimizer: nesterov`, `experiment:
+    none`). The regularisers are named from the run itself (`l2+dropout`, `none`): Hydra records
+    no single choice for a list of them."""
+    picked = {group: choices.get(group) for group in OPTION_GROUPS}
+    picked["regularizer"] = "+".join(regularizers) or "none"
+    return {group: "none" if value is None else str(value) for group, value in picked.items()}
+
+
+def option_config(options: dict[str, str]) -> dict[str, str]:
+    """The options as flat W&B config keys (`choices/optimizer`), to group and plot runs by."""
+    return {option_key(group): value for group, value in options.items()}

@@ -35,8 +35,10 @@ def make_wandb_logger(
     name: str | None = None,
     tags: list[str] | None = None,
     run_config: dict[str, Any] | None = None,
+    resuming: bool = False,
 ) -> Any | None:
-    """A started WandbLogger, or None (with a warning) when W&B is off or cannot start."""
+    """A started WandbLogger, or None (with a warning) when W&B is off or cannot start.
+    `resuming`: the job continues from its checkpoint, so it continues its W&B run too."""
     if mode == "disabled":
         return None
     if mode == "offline":
@@ -44,10 +46,18 @@ def make_wandb_logger(
         # offline run (seen with wandb 0.31); offline must mean no network at all.
         os.environ["WANDB_ERROR_REPORTING"] = "false"
     import wandb
-    from pytorch_lightning.loggers import WandbLogger
 
-    save_dir = save_dir or "."
-    Path(save_dir).mkdir(parents=True, exist_ok=True)
+    from regopt.tracking.wandb_resume import (
+        EpochStepWandbLogger,
+        backfill,
+        logged_before,
+        new_run_id,
+        remember_run_id,
+        run_id,
+    )
+
+    run_dir = Path(save_dir or ".")
+    run_dir.mkdir(parents=True, exist_ok=True)
     settings = wandb.Settings(init_timeout=init_timeout_s, silent=True)
     if mode == "online":
         base_url = os.environ.get("WANDB_BASE_URL") or settings.base_url
@@ -65,7 +75,10 @@ def make_wandb_logger(
                 "the local record only"
             )
             return None
-    logger = WandbLogger(
+    wandb_id = run_id(run_dir) if resuming else new_run_id()
+    logger = EpochStepWandbLogger(
+        logged=logged_before(run_dir, wandb_id) if resuming else {},
+        id=wandb_id,
         name=name,
         save_dir=save_dir,
         project=project,
@@ -81,12 +94,18 @@ def make_wandb_logger(
     try:
         run = logger.experiment  # start now, so a failure is reported before training, not during
         define_metrics(run)
+        remember_run_id(run_dir, wandb_id)
     except Exception as error:  # noqa: BLE001 - any tracker failure must leave the run alone
         log.warning(
             f"W&B could not start ({type(error).__name__}: {error}); "
             "continuing with the local record only"
         )
         return None
+    if resuming:  # the epochs a killed process logged but W&B never wrote
+        try:
+            backfill(run, run_dir, logger._logged)
+        except Exception as error:  # noqa: BLE001 - the run and its W&B logging go on
+            log.warning(f"W&B: earlier epochs not backfilled ({type(error).__name__}: {error})")
     return logger
 
 

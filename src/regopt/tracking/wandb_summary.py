@@ -11,16 +11,18 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from regopt.tracking.keys import CURVES_IMAGE, EPOCH, ONSET, STATUS, VERDICT
+
 log = logging.getLogger("regopt")
 
-SUMMARY_KEYS = ("status", "onset_epoch", "verdict", "epochs", "wall_time_s")
+SUMMARY_KEYS = (STATUS, ONSET, VERDICT, "epochs", "wall_time_s")
 
 
 def define_metrics(run: Any) -> None:
     """Epoch is every metric's x-axis; val/loss and the regression errors are summarised by their
     minimum, val/acc by its max."""
-    run.define_metric("epoch")
-    run.define_metric("*", step_metric="epoch", step_sync=True)
+    run.define_metric(EPOCH)
+    run.define_metric("*", step_metric=EPOCH, step_sync=True)
     for key in ("val/loss", "val/mse", "val/mae"):
         run.define_metric(key, summary="min")
     run.define_metric("val/acc", summary="max")
@@ -40,7 +42,12 @@ def summary_values(summary: dict[str, Any]) -> dict[str, Any]:
 
 def publish_to_wandb(loggers: Iterable[Any], summary: dict[str, Any], figure: Path | None) -> None:
     """Summary values and the learning-curve figure into every W&B run among `loggers`."""
-    runs = [lg.experiment for lg in loggers if type(lg).__name__ == "WandbLogger"]
+    # by name, so that no W&B module is imported for a run without it (subclasses count)
+    runs = [
+        lg.experiment
+        for lg in loggers
+        if any(c.__name__ == "WandbLogger" for c in type(lg).__mro__)
+    ]
     if not runs or not summary:
         return
     try:
@@ -49,6 +56,6 @@ def publish_to_wandb(loggers: Iterable[Any], summary: dict[str, Any], figure: Pa
         for run in runs:
             run.summary.update(summary_values(summary))
             if figure is not None and figure.is_file():
-                run.log({"curves": wandb.Image(str(figure), caption=summary.get("verdict"))})
+                run.log({CURVES_IMAGE: wandb.Image(str(figure), caption=summary.get("verdict"))})
     except Exception as error:  # noqa: BLE001 - a tracker failure must never cost the run
         log.warning(f"W&B summary not written ({type(error).__name__}: {error})")
