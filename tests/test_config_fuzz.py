@@ -28,8 +28,8 @@ from regopt.config.validate import validate_config
 
 # Keys by the kind of value they take: written out here, not read from the signatures under test.
 POSITIVE = ["regularizer.l2.prior_std", "verdict.min_rise", "logger.wandb.init_timeout_s"]
-NON_NEGATIVE = ["regularizer.l2.weight", "trainer.gradient_clip_val",
-                "diagnostics.weights.sparsity_tol"]  # fmt: skip
+# (not trainer.gradient_clip_val: Lightning's Trainer takes any number, <= 0 meaning no clipping)
+NON_NEGATIVE = ["regularizer.l2.weight", "diagnostics.weights.sparsity_tol"]
 # torch's optimisers refuse these when built (a negative number, NaN; not infinity), in their
 # own words: the message names the key and the value, without "allowed"
 TORCH_NON_NEGATIVE = ["optimizer.lr", "optimizer.weight_decay"]
@@ -43,7 +43,6 @@ CHOICES = {"data.normalize": ["standard", "scale", "none"],
            "model.activation": ["relu", "gelu", "tanh", "silu"],
            "optimizer.weight_decay_params": ["weights", "all"],
            "regularizer.l2.params": ["weights", "all"],
-           "trainer.gradient_clip_algorithm": ["norm", "value"],
            "schedule.kind": ["constant", "delayed", "linear", "cosine", "switch_off"]}  # fmt: skip
 BOOLEANS = ["data.random_labels", "optimizer.decoupled_weight_decay",
             "diagnostics.weights.per_layer", "trainer.enable_progress_bar"]  # fmt: skip

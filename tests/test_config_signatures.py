@@ -95,7 +95,10 @@ def test_a_target_that_does_not_import_is_refused_naming_what_is_missing(tmp_pat
         ("trainer.accelerator=5", ["trainer.accelerator=5", "a string"]),
         ("trainer.max_epochs=2.5", ["trainer.max_epochs=2.5", "a whole number"]),
         ("trainer.precision=33", ["trainer.precision=33", "32-true", "bf16-mixed"]),
-        ("trainer.gradient_clip_algorithm=max", ["gradient_clip_algorithm='max'", "norm, value"]),
+        (
+            "trainer.gradient_clip_algorithm=max",
+            ["gradient_clip_algorithm='max'", "'value', 'norm'"],
+        ),
         ("seed=x", ["seed='x'", "a whole number in [0, 2**32)"]),
         ("name=[1]", ["name=[1]", "a string"]),
         ("threads=0", ["threads=0", "a whole number >= 1"]),

@@ -98,7 +98,8 @@ def mypkg(tmp_path: Path) -> dict[str, str]:
     (package / "__init__.py").write_text("")
     for name, text in MYPKG.items():
         (package / name).write_text(textwrap.dedent(text))
-    return {"PYTHONPATH": os.pathsep.join([str(tmp_path / "site"), os.environ["PYTHONPATH"]])}
+    paths = [str(tmp_path / "site"), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return {"PYTHONPATH": os.pathsep.join(paths)}
 
 
 def completed(result, root: Path) -> Path:

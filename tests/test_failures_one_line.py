@@ -37,5 +37,5 @@ def test_checkpointing_off_beside_the_checkpoint_callback_is_refused_in_one_line
     result = run_cli([*QUICK, "+trainer.enable_checkpointing=false"], tmp_path)
     assert result.returncode == 2
     line = one_line(result)
-    assert line.startswith("regopt-train: config error: trainer: ")
+    assert line.startswith("regopt-train: config error: trainer.enable_checkpointing=false: ")
     assert "enable_checkpointing=False" in line and "ModelCheckpoint" in line

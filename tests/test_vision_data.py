@@ -118,7 +118,7 @@ def test_data_mnist_offline_says_it_needs_the_internet_once_and_what_to_do(tmp_p
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr[-2000:]
-    assert "data: mnist is not cached at" in lines[0] and "needs the internet once" in lines[0]
+    assert "mnist is not cached at" in lines[0] and "needs the internet once" in lines[0]
     assert "paths.data_dir=" in lines[0] and "Traceback" not in result.stderr
 
 

@@ -148,7 +148,8 @@ def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_pat
     assert len(dirs) == 2 and all(d.name.split("-")[3] == wandb_id for d in dirs)
     runs = records_in_start_order(run_dir)
     # the killed process's record may hold nothing, or be missing (wandb had not written it yet)
-    assert 1 <= len(runs) <= 2 and runs[-1]["run"]["id"] == wandb_id
+    # (under load the killed one's may be torn anywhere, its run record included)
+    assert 1 <= len(runs) <= 2 and wandb_id in {r["run"].get("id") for r in runs}
     assert all(r["run"].get("id") in (None, wandb_id) for r in runs)
     rows = [row for r in runs for row in r["history"]]
     pairs = [(row["epoch"], key) for row in rows for key in row if key not in TIME_KEYS]

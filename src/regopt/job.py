@@ -13,7 +13,6 @@ from pathlib import Path
 from omegaconf import DictConfig
 
 from regopt.config.cli_errors import ConfigError, exit_on_config_error
-from regopt.config.selections import check_selections
 from regopt.config.validate import validate_config
 from regopt.interrupt import resume_command, stop_signals_interrupt
 from regopt.record.resume_check import check_resume
@@ -25,7 +24,6 @@ def run_job(cfg: DictConfig) -> float | None:
     output_dir = Path(cfg.paths.output_dir)
     fresh = holds_nothing(output_dir)  # only what Hydra wrote for this start
     try:
-        check_selections(task_overrides())
         validate_config(cfg)
         check_resume(cfg)  # before the pipeline overwrites the run dir's config.yaml
     except ConfigError as error:
@@ -63,13 +61,6 @@ def _refuse(cfg: DictConfig, error: ConfigError, fresh: bool) -> None:
     if fresh:
         remove_refused(Path(cfg.paths.output_dir), Path(cfg.paths.log_dir))
     exit_on_config_error(error)
-
-
-def task_overrides() -> list[str]:
-    """This job's command-line overrides (none outside a Hydra job, as in tests' compose)."""
-    from hydra.core.hydra_config import HydraConfig
-
-    return list(HydraConfig.get().overrides.task) if HydraConfig.initialized() else []
 
 
 def _record_config_failure(cfg: DictConfig, error: ConfigError) -> float:

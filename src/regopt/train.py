@@ -14,8 +14,9 @@ import hydra
 from omegaconf import DictConfig
 
 from regopt.config.cli_errors import CONFIG_DIR, run_reporting_config_errors
-from regopt.config.help import print_help, wants_help
+from regopt.config.help import overrides_of, print_help, wants_help
 from regopt.config.resolvers import register_resolvers
+from regopt.config.selections import check_selections
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
@@ -25,13 +26,20 @@ def _hydra_app(cfg: DictConfig) -> float | None:
     return run_job(cfg)
 
 
+def _checked_app() -> None:
+    """Hydra's app, after the checks of the command line that Hydra's composition would hide
+    ('regularizer=[l2,l2]')."""
+    check_selections(overrides_of(sys.argv[1:]))
+    _hydra_app()
+
+
 def main() -> None:
     register_resolvers()
     if wants_help(sys.argv[1:]):  # regopt's help: Hydra's lists groups 10x slower
         run_reporting_config_errors(lambda: print_help(sys.argv[1:]))
         return
     try:
-        run_reporting_config_errors(_hydra_app)
+        run_reporting_config_errors(_checked_app)
     except KeyboardInterrupt as stop:  # Ctrl-C or SIGTERM outside a fit (which exits by itself)
         if os.environ.get("REGOPT_DEBUG") == "1":
             raise

@@ -1,7 +1,7 @@
 """Checks of the options selected on the command line that the config itself cannot show.
 
-Hydra merges `'regularizer=[l2,l2]'` into one `l2` node without a word: the composed config no
-longer says that the user asked for it twice, so the check reads the overrides.
+Hydra composes `'regularizer=[l2,l2]'` into one `l2` node, or fails on an inner default that now
+appears twice, naming neither the override nor the option: the check reads the overrides first.
 """
 
 from __future__ import annotations
