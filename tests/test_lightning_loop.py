@@ -80,6 +80,12 @@ def test_fast_dev_run_trains_and_validates_one_batch(tmp_path, monkeypatch) -> N
     assert trainer.global_step == 1 and len(watch.train_targets) == 1
     assert watch.validations == 1 and watch.val_batches == 1
     assert summary["status"] == "completed"
+    # a truthful summary: Lightning turned the loggers off, regopt's own record still holds the
+    # one epoch that ran, and the verdict says what the run was
+    rows = read_metrics(tmp_path)
+    assert len(rows) == 1 and summary["epochs"] == 1 and summary["fast_dev_run"] == 1
+    assert summary["final"]["val/loss"] == rows[0]["val/loss"]
+    assert summary["verdict"].startswith("fast_dev_run: 1 batch of training and of validation")
 
 
 def test_limit_train_batches_takes_that_fraction_of_each_epoch(tmp_path, monkeypatch) -> None:

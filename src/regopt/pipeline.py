@@ -239,6 +239,8 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     callbacks.append(RngStateCheckpoint())  # exact resume, with EpochRowsCheckpoint
     record = EpochCSVLogger(output_dir / "metrics.csv")
     trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
+    if trainer.fast_dev_run:  # Lightning swaps every logger for a dummy: the local record stays
+        trainer.loggers = [record]
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
         trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
@@ -250,7 +252,8 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     if not trainer.is_global_zero:
         return None
     summary = json.loads((output_dir / "summary.json").read_text())
-    paths = {"run dir": str(output_dir), "metrics": str(output_dir / "metrics.csv"),
-             "summary": str(output_dir / "summary.json")}  # fmt: skip
+    files = {"metrics": output_dir / "metrics.csv", "summary": output_dir / "summary.json"}
+    paths = {"run dir": str(output_dir)}
+    paths.update({name: str(path) for name, path in files.items() if path.is_file()})
     log.info("run finished\n" + summary_table(summary, paths))
     return summary

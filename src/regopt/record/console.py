@@ -17,6 +17,13 @@ def _regularizer_label(regularizer: dict[str, Any]) -> str:
     return f"{regularizer['name']}({regularizer.get('weight', '?')})"
 
 
+def _span(summary: dict[str, Any]) -> str:
+    epochs, seconds = summary.get("epochs"), summary.get("wall_time_s")
+    if summary.get("fast_dev_run"):
+        return f"fast_dev_run ({summary['fast_dev_run']} batch each) in {seconds} s"
+    return f"{epochs} epoch{'' if epochs == 1 else 's'} in {seconds} s"
+
+
 def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
     final, best = summary.get("final", {}), summary.get("best", {})
     regs = ", ".join(_regularizer_label(r) for r in summary.get("regularizers", []))
@@ -29,7 +36,7 @@ def summary_table(summary: dict[str, Any], paths: dict[str, str]) -> str:
             f"{opt.get('name')} lr={opt.get('lr')} "
             f"weight_decay={opt.get('weight_decay')} ({opt.get('weight_decay_kind')})",
         ),
-        ("epochs / time", f"{summary.get('epochs')} epochs in {summary.get('wall_time_s')} s"),
+        ("epochs / time", _span(summary)),
         *_metric_rows(final, best),
         ("onset epoch", summary.get("onset_epoch")),
         ("verdict", summary.get("verdict")),

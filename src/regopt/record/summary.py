@@ -57,11 +57,23 @@ def final_and_best(rows: list[dict[str, float]]) -> tuple[dict[str, Any], dict[s
 
 
 def diagnosis_for(
-    status: str, rows: list[dict[str, float]], rules: VerdictRules, extra: dict[str, Any]
+    status: str,
+    rows: list[dict[str, float]],
+    rules: VerdictRules,
+    extra: dict[str, Any],
+    fast_dev_run: int = 0,
 ) -> Diagnosis | None:
-    """The overfitting verdict once fitting has ended; none while it runs."""
+    """The overfitting verdict once fitting has ended; none while it runs. `fast_dev_run`: the
+    batches Lightning's smoke test ran of each loop (a check of the code, not a curve)."""
     if status == "running":
         return None
+    if fast_dev_run and status == "completed":
+        batches = f"{fast_dev_run} batch{'es' if fast_dev_run > 1 else ''}"
+        return Diagnosis(
+            "fast_dev_run",
+            f"fast_dev_run: {batches} of training and of validation ran, a check of the code; "
+            "no curve to judge",
+        )
     if status == "diverged":
         at = extra.get("diverged_at") or {}
         return Diagnosis(
@@ -105,10 +117,12 @@ class RunRecord(Callback):
             return
         rows = next((lg.rows for lg in trainer.loggers if isinstance(lg, EpochCSVLogger)), [])
         final, best = final_and_best(rows)
-        diagnosis = diagnosis_for(status, rows, self.rules, extra)
+        fast_dev_run = int(trainer.fast_dev_run or 0)
+        diagnosis = diagnosis_for(status, rows, self.rules, extra, fast_dev_run)
         summary = {
             "status": status,
             **extra,
+            **({"fast_dev_run": fast_dev_run} if fast_dev_run else {}),
             "onset_epoch": diagnosis.onset_epoch if diagnosis else None,
             "verdict": diagnosis.verdict if diagnosis else None,
             "diagnosis": diagnosis.to_dict() if diagnosis else None,
