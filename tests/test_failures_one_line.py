@@ -39,3 +39,19 @@ def test_checkpointing_off_beside_the_checkpoint_callback_is_refused_in_one_line
     line = one_line(result)
     assert line.startswith("regopt-train: config error: trainer.enable_checkpointing=false: ")
     assert "enable_checkpointing=False" in line and "ModelCheckpoint" in line
+
+
+def test_a_progress_bar_callback_turns_the_auto_bar_on(tmp_path) -> None:
+    """trainer.enable_progress_bar: null (auto) with a bar of the user's own: the bar is shown."""
+    bar = "+callbacks.bar._target_=pytorch_lightning.callbacks.RichProgressBar"
+    result = run_cli([*QUICK, bar], tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+
+
+def test_a_progress_bar_callback_with_the_bar_off_is_refused_in_one_line(tmp_path) -> None:
+    bar = "+callbacks.bar._target_=pytorch_lightning.callbacks.RichProgressBar"
+    result = run_cli([*QUICK, bar, "trainer.enable_progress_bar=false"], tmp_path)
+    assert result.returncode == 2
+    line = one_line(result)
+    assert line.startswith("regopt-train: config error: trainer.enable_progress_bar=false: ")
+    assert "RichProgressBar" in line

@@ -74,6 +74,18 @@ class RegOptModule(pl.LightningModule):
         dtype = weight.dtype if weight is not None else None
         return torch.zeros(2, self.input_dim, dtype=dtype)
 
+    def logged_keys(self) -> set[str]:
+        """Every metric this module logs (the monitor check reads them before training)."""
+        keys = {"epoch", "step", *(f"train/{name}" for name in self._train_means.names)}
+        keys |= {f"val/{name}" for name in self._val_means.names}
+        keys |= {
+            f"penalty/{n}" for n, r in self.objective.penalties.items() if not r.batch_dependent
+        }
+        keys |= {
+            f"reg/{n}/strength" for n, r in self.objective.regularizers.items() if r.strength_attr
+        }
+        return keys
+
     def on_fit_start(self) -> None:
         self.objective.bind(self.model)  # after the strategy has placed the model
         self._deferred = defers(self.divergence_check, self.device)

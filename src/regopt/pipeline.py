@@ -17,6 +17,7 @@ from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import naming_the_key
 from regopt.divergence import Diverged
 from regopt.module import RegOptModule
+from regopt.monitor_check import check_monitors
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
@@ -226,11 +227,13 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     static = {"seed": settings.seed, **describe_run(cfg, module)}
     trackers = build_trackers(cfg, static, resuming=checkpoint is not None)
     # first: it tells the record the epoch before any other callback logs into that epoch
-    callbacks: list[Any] = [EpochRowsCheckpoint()]
+    configured: list[tuple[str, Any]] = []
     for group in ("callbacks", "diagnostics"):
         for name, spec in (cfg.get(group) or {}).items():
             with naming_the_key(f"{group}.{name}", getattr(settings, group)[name]):
-                callbacks.append(instantiate(spec))
+                configured.append((f"{group}.{name}", instantiate(spec)))
+    check_monitors(module, configured)  # before training: Lightning would find out after an epoch
+    callbacks: list[Any] = [EpochRowsCheckpoint(), *(callback for _, callback in configured)]
     if checkpoint is not None:
         static["resumed_from"] = str(checkpoint)
     rules = instantiate(cfg.verdict) if cfg.get("verdict") else None

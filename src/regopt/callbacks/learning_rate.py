@@ -18,6 +18,9 @@ class LearningRateLog(Callback):
     def __init__(self) -> None:
         self._lr: float | None = None
 
+    def logged_keys(self, pl_module: pl.LightningModule) -> set[str]:
+        return {LEARNING_RATE}
+
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._lr = (
             float(trainer.optimizers[0].param_groups[0]["lr"]) if trainer.optimizers else None

@@ -27,6 +27,9 @@ class EpochProgress(Callback):
         self._start = time.perf_counter()
         self._last_reported = -1
 
+    def logged_keys(self, pl_module: pl.LightningModule) -> set[str]:
+        return set()  # it prints, it logs nothing
+
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._start = time.perf_counter()
 

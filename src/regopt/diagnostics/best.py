@@ -30,6 +30,9 @@ class BestValidation(EpochDiagnostic):
         self._validated_epoch = -1
         self._resumed: dict[str, float] = {}  # from a checkpoint, when fitting resumes
 
+    def logged_keys(self, pl_module: pl.LightningModule) -> set[str]:
+        return {"val/loss_best", "val/best_epoch", "val/epochs_since_best"}
+
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         device = pl_module.device
         self._best = torch.tensor(self._resumed.get("best", float("inf")), device=device)

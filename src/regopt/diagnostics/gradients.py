@@ -68,6 +68,9 @@ class GradientNorms(EpochDiagnostic):
         self.every_n_epochs = int(every_n_epochs)
         self.subset = LazySubset(max_samples)
 
+    def logged_keys(self, pl_module: pl.LightningModule) -> set[str]:
+        return {GRAD_DATA, GRAD_PENALTIES, GRAD_RATIO, "grad/penalty/*"}
+
     def epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.current_epoch % self.every_n_epochs:
             return

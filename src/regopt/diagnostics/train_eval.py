@@ -35,6 +35,10 @@ class TrainEvalGap(EpochDiagnostic):
         self.subset = LazySubset(max_samples)
         self._latest: tuple[int, dict[str, Tensor]] | None = None
 
+    def logged_keys(self, pl_module: pl.LightningModule) -> set[str]:
+        names = ["loss", *pl_module.task.metric_names]
+        return {f"{part}/{name}" for part in ("train_eval", "gap") for name in names}
+
     def on_validation_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if not fitting(trainer):
             return

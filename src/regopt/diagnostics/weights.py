@@ -53,6 +53,10 @@ class WeightStats(EpochDiagnostic):
         self.sparsity_tol = float(sparsity_tol)
         self.per_layer = bool(per_layer)
 
+    def logged_keys(self, pl_module: pl.LightningModule) -> set[str]:
+        keys = {WEIGHT_L2, WEIGHT_L1, WEIGHT_SPARSITY}
+        return keys | {f"{key}/*" for key in keys} if self.per_layer else keys
+
     def epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         model = getattr(pl_module, "model", pl_module)
         stats = weight_stats(select_parameters(model, "weights"), self.sparsity_tol)
