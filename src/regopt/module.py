@@ -20,6 +20,7 @@ from torch import Tensor, nn
 from regopt.divergence import DeferredWatch, Diverged, defers
 from regopt.objective import Objective
 from regopt.optim.factory import OptimizerFactory
+from regopt.quiet import quiet_third_party_notices
 from regopt.running_means import RunningMeans
 
 
@@ -85,6 +86,9 @@ class RegOptModule(pl.LightningModule):
             f"reg/{n}/strength" for n, r in self.objective.regularizers.items() if r.strength_attr
         }
         return keys
+
+    def setup(self, stage: str) -> None:
+        quiet_third_party_notices()  # in every process: a spawned DDP worker starts afresh
 
     def on_fit_start(self) -> None:
         self.objective.bind(self.model)  # after the strategy has placed the model
@@ -178,7 +182,7 @@ class RegOptModule(pl.LightningModule):
         self._log_position()
         if self._strengths:
             strengths = {f"reg/{name}/strength": v for name, v in self._strengths.items()}
-            self.log_dict(strengths, on_step=False, on_epoch=True)  # the same on every rank
+            self._log_epoch(strengths)  # the same on every rank: the mean is the value
         with torch.no_grad():
             at_end = self.objective.weighted_penalties()
         if at_end:
@@ -202,9 +206,9 @@ class RegOptModule(pl.LightningModule):
         """`epoch`, and `step` = the index of the epoch's last optimiser step, on the training and
         the validation logs alike (Lightning's own logger step for a validation is one more)."""
         position = {"epoch": float(self.current_epoch), "step": float(max(self.global_step - 1, 0))}
-        self.log_dict(position, on_step=False, on_epoch=True)
+        self._log_epoch(position)  # synced under DDP like the rest (Lightning warns otherwise)
 
-    def _log_epoch(self, metrics: dict[str, Tensor]) -> None:
+    def _log_epoch(self, metrics: dict[str, Tensor] | dict[str, float]) -> None:
         distributed = self.trainer.world_size > 1
         self.log_dict(metrics, on_step=False, on_epoch=True, sync_dist=distributed)
 
