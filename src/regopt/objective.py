@@ -12,10 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+from hydra.utils import instantiate
 from torch import Tensor, nn
 
 from regopt.regularizers.base import HOOKS, FitContext, Penalty, Regularizer
+from regopt.regularizers.schedule import merged_schedule
 from regopt.tasks import Task
 
 
@@ -118,3 +121,16 @@ class Objective:
     @property
     def names(self) -> list[str]:
         return list(self.regularizers)
+
+
+def build_regularizer(spec: dict[str, Any], default_schedule: dict[str, Any] | None) -> Regularizer:
+    """The regulariser of one `regularizer.<name>` node (plain data, resolved), following the
+    root schedule or its own (`regularizer.l2.schedule.kind=delayed`): one Schedule class for all,
+    which the regulariser's own constructor never sees."""
+    body = dict(spec)
+    own = body.pop("schedule", None)
+    regularizer = instantiate(body)
+    sets_its_own = any(v is not None for v in (own or {}).values())
+    if sets_its_own or regularizer.strength_attr is not None:  # a constraint has no strength
+        regularizer.set_schedule(merged_schedule(default_schedule, own))
+    return regularizer

@@ -18,7 +18,7 @@ from regopt.config.construct import naming_the_key
 from regopt.divergence import Diverged
 from regopt.module import RegOptModule
 from regopt.monitor_check import check_monitors
-from regopt.objective import Objective
+from regopt.objective import Objective, build_regularizer
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
 from regopt.record.atomic import write_text_atomic
@@ -32,7 +32,6 @@ from regopt.record.run_end import RunEnd
 from regopt.record.run_info import git_state, hydra_runtime, package_versions
 from regopt.record.summary import RunRecord
 from regopt.regularizers.base import Regularizer
-from regopt.regularizers.build import build_regularizer
 from regopt.scale import (
     adapt_strategy_for_sweeps,
     configure_threads,

@@ -72,7 +72,7 @@ class RunSettings:
         default_factory=dict
     )
     regularizer: Annotated[
-        Mapping, Node(extra="regopt.regularizers.build:own_keys", named=True)
+        Mapping, Node(extra="regopt.regularizers.schedule:own_keys", named=True)
     ] = field(default_factory=dict)
     callbacks: Annotated[Mapping, Node(named=True)] = field(default_factory=dict)
     diagnostics: Annotated[Mapping, Node(named=True)] = field(default_factory=dict)

@@ -21,9 +21,9 @@ from hydra.utils import instantiate
 from torch import nn
 
 from regopt.config.construct import build
+from regopt.objective import build_regularizer
 from regopt.optim.factory import OptimizerFactory
-from regopt.regularizers.build import build_regularizer, merged_schedule
-from regopt.regularizers.schedule import Schedule
+from regopt.regularizers.schedule import Schedule, merged_schedule
 
 
 def build_cheap_objects(tree: dict[str, Any]) -> None:

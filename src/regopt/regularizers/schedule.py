@@ -18,11 +18,12 @@ from __future__ import annotations
 import math
 import typing
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from regopt.config.annotations import show
 from regopt.config.signature import checked
 from regopt.ranges import NonNegativeInt
+from regopt.settings import SCHEDULE, ArgsOf
 
 Kind = Literal["constant", "delayed", "linear", "cosine", "switch_off"]
 KINDS = typing.get_args(Kind)
@@ -78,3 +79,17 @@ class Schedule:
 
     def describe(self) -> dict[str, Any]:
         return {"kind": self.kind, "start": self.start, "end": self.end}
+
+
+def own_keys(*, schedule: Annotated[dict[str, Any] | None, ArgsOf(SCHEDULE)] = None) -> None:
+    """The keys of a regulariser's node that regopt consumes beside its constructor's: its own
+    `schedule` (the config check reads this signature). Each conf/regularizer/*.yaml takes an
+    all-null `schedule` node (conf/regularizer/schedule/inherit.yaml), so one key of it can be set
+    from the command line without `+`."""
+
+
+def merged_schedule(default: dict[str, Any] | None, own: dict[str, Any] | None) -> Schedule:
+    """The root schedule, with the keys the regulariser sets itself (not null) replacing its."""
+    settings = {k: v for k, v in (default or {}).items() if not k.startswith("_")}
+    settings.update({k: v for k, v in (own or {}).items() if v is not None})
+    return Schedule(**settings)
