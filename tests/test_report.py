@@ -123,6 +123,7 @@ def test_single_run_and_errors(tmp_path: Path, capsys) -> None:
     assert "no run dirs" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path) -> None:
     """`make sweep` with regulariser {none, l2} (dropout arrives with issue 3), 2 epochs, no W&B."""
     sweep_dir = tmp_path / "sweep"

@@ -115,6 +115,7 @@ def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path) -> None:
     assert sorted(p.name for p in run_dir.iterdir()) == [".hydra", "checkpoints", "train.log"]
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_checkpoint_of_another_config(tmp_path) -> None:
     """A sweep rerun in its sweep dir with other values: job 1 is now another job, and must not
     continue job 1's old checkpoint (weights and optimiser state of the old config)."""
@@ -151,6 +152,7 @@ def record_bytes(run_dir: Path) -> dict[str, bytes]:
     }
 
 
+@pytest.mark.slow
 def test_an_unreadable_last_checkpoint_is_refused_leaving_the_record_as_it_was(tmp_path) -> None:
     run_dir = tmp_path / "run"
     args = ["logger=none", f"hydra.run.dir={run_dir}"]
@@ -184,6 +186,7 @@ def test_an_unreadable_last_checkpoint_is_refused_leaving_the_record_as_it_was(t
     assert checkpoint_epoch(checkpoints / "last.ckpt") == 4  # readable again: the end of epoch 4
 
 
+@pytest.mark.slow
 def test_newest_readable_refuses_when_no_checkpoint_loads(tmp_path) -> None:
     run_dir = tmp_path / "run"
     args = ["trainer.max_epochs=2", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]
@@ -198,6 +201,7 @@ def test_newest_readable_refuses_when_no_checkpoint_loads(tmp_path) -> None:
     assert record_bytes(run_dir) == before
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_keeps_its_wall_time(tmp_path) -> None:
     run_dir = tmp_path / "run"
     args = ["trainer.max_epochs=5", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]
@@ -239,6 +243,7 @@ def wait_for_epoch(proc: subprocess.Popen, last: Path, epoch: int = 1) -> None:
     assert proc.poll() is None, "the run ended before it could be interrupted"
 
 
+@pytest.mark.slow
 def test_ctrl_c_and_sigterm_record_an_interrupted_run(tmp_path) -> None:
     for sent in (signal.SIGINT, signal.SIGTERM):
         run_dir = tmp_path / sent.name

@@ -6,6 +6,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT, read_summary, run_cli
 
 
@@ -39,6 +41,7 @@ def files_under(path) -> list[str]:
     return sorted(p.relative_to(path).as_posix() for p in path.rglob("*")) if path.exists() else []
 
 
+@pytest.mark.slow
 def test_a_refused_single_run_leaves_no_run_dir(tmp_path) -> None:
     # refused by the config check, and by the pipeline while it builds the model (digits are 8x8
     # images, cnn1d needs (channels, length))
@@ -53,6 +56,7 @@ def test_a_refused_single_run_leaves_no_run_dir(tmp_path) -> None:
     assert result.returncode == 2 and not elsewhere.exists()
 
 
+@pytest.mark.slow
 def test_a_refused_resume_keeps_the_run_dir_it_targets(tmp_path) -> None:
     run_dir = tmp_path / "run"
     args = ["trainer.max_epochs=1", "logger=none", "diagnostics=none", f"hydra.run.dir={run_dir}"]

@@ -54,6 +54,7 @@ def optuna_trials(storage: Path) -> list:
     return study.get_trials(deepcopy=False)
 
 
+@pytest.mark.slow
 def test_optuna_sweep_resumes_from_its_sqlite_study_after_a_kill(tmp_path) -> None:
     sweep_dir = tmp_path / "sweep"
     args = [sys.executable, "-m", "regopt.train", "hparams_search=optuna",
@@ -171,6 +172,7 @@ def test_a_sweep_shows_its_progress_and_its_end(launcher: str, tmp_path) -> None
     assert "resume it with" not in result.stderr
 
 
+@pytest.mark.slow
 def test_a_stopped_sweep_says_how_to_resume_and_its_report_lists_jobs_never_started(
     tmp_path,
 ) -> None:

@@ -28,6 +28,7 @@ def records_in_start_order(run_dir: Path) -> list[dict]:
     return [read_run(p) for p in paths]
 
 
+@pytest.mark.slow
 def test_resumed_job_continues_its_wandb_run_with_every_epoch_once(tmp_path) -> None:
     run_dir = tmp_path / "job"
     common = ["regularizer=none", "optimizer=sgd", f"hydra.run.dir={run_dir}"]
@@ -113,6 +114,7 @@ def test_a_record_torn_by_a_kill_is_read_up_to_its_last_whole_chunk(tmp_path) ->
     assert all(torn[e] <= whole[e] for e in torn)
 
 
+@pytest.mark.slow
 def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_path) -> None:
     """SIGKILL mid-training, then resume=auto: whatever the kill interrupted (with wandb 0.31 the
     killed record often holds nothing), each epoch's keys are in exactly one of the run's
