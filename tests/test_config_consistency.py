@@ -93,8 +93,9 @@ def test_devices_lightning_refuses_stop_in_one_line_naming_the_key(devices) -> N
 def test_every_form_of_devices_lightning_takes_on_a_cpu_is_accepted(devices, tmp_path) -> None:
     cfg = compose_config([f"trainer.devices={devices}"], tmp_path)
     validate_config(cfg)
-    assert build_trainer(cfg, logger=False).num_devices == int(str(devices).strip("'").replace(
-        "auto", "1"))  # fmt: skip
+    assert build_trainer(cfg, logger=False).num_devices == int(
+        str(devices).strip("'").replace("auto", "1")
+    )
 
 
 def test_nesterov_with_momentum_and_adam_with_two_betas_are_accepted() -> None:

@@ -77,8 +77,13 @@ print("HEAVY:", sorted(m for m in ("torch", "pytorch_lightning", "wandb", "pydan
 def test_cfg_job_prints_the_config_without_importing_torch_or_checking_it() -> None:
     """--cfg job trains nothing, so it neither checks the config (which imports every target)
     nor pays for torch: a bad value still prints."""
-    result = subprocess.run([sys.executable, "-c", CFG_JOB_AND_MODULES, "optimizer.lr=-1"],
-                            cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", CFG_JOB_AND_MODULES, "optimizer.lr=-1"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "lr: -1" in result.stdout
     assert "HEAVY: []" in result.stdout

@@ -122,10 +122,19 @@ def test_a_stock_callbacks_metrics_reach_metrics_csv(tmp_path) -> None:
     row of the epoch it was logged in (a step schedule halves it every 2 epochs)."""
     from conftest import read_metrics, run_job
 
-    run_job(["trainer.max_epochs=5", "callbacks=none", "scheduler=step",
-             "scheduler.step_size=2", "scheduler.gamma=0.5", "optimizer.lr=0.01",
-             "+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor",
-             "+callbacks.lr_monitor.logging_interval=epoch"], tmp_path)  # fmt: skip
+    run_job(
+        [
+            "trainer.max_epochs=5",
+            "callbacks=none",
+            "scheduler=step",
+            "scheduler.step_size=2",
+            "scheduler.gamma=0.5",
+            "optimizer.lr=0.01",
+            "+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor",
+            "+callbacks.lr_monitor.logging_interval=epoch",
+        ],
+        tmp_path,
+    )
     rows = read_metrics(tmp_path)
     lr = [row[next(k for k in row if k.startswith("lr-"))] for row in rows]
     assert lr == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.0025])

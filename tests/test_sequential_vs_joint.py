@@ -13,8 +13,14 @@ import pytest
 from conftest import read_metrics, run_cli, run_job
 from regopt.analysis.arms import ARMS, load_arm_runs, mean_val_curve, write_report
 
-REDUCED = ["experiment=sequential_vs_joint", "trainer.max_epochs=3", "experiment.switch_epoch=1",
-           "experiment.ramp_end=2", "data.train_size=96", "callbacks=none"]  # fmt: skip
+REDUCED = [
+    "experiment=sequential_vs_joint",
+    "trainer.max_epochs=3",
+    "experiment.switch_epoch=1",
+    "experiment.ramp_end=2",
+    "data.train_size=96",
+    "callbacks=none",
+]
 GROUP = "experiment/sequential_vs_joint"  # the experiment's own groups: arm and reg
 # strength factor per epoch of each arm, under REDUCED (switch at 1, ramp 0 -> 2)
 FACTORS = {"none": [0, 0, 0], "joint": [1, 1, 1], "sequential": [0, 1, 1], "ramp": [0, 0.5, 1]}
@@ -80,8 +86,12 @@ def test_the_docs_page_shows_the_report_that_make_sequential_wrote() -> None:
 
 def fake_job(path: Path, arm: str, seed: int, status: str, val: dict[int, float]) -> None:
     path.mkdir(parents=True)
-    overrides = ["experiment=sequential_vs_joint", f"{GROUP}/reg=l2", f"{GROUP}/arm={arm}",
-                 f"seed={seed}"]  # fmt: skip
+    overrides = [
+        "experiment=sequential_vs_joint",
+        f"{GROUP}/reg=l2",
+        f"{GROUP}/arm={arm}",
+        f"seed={seed}",
+    ]
     summary = {"status": status, "seed": seed, "overrides": overrides}
     (path / "summary.json").write_text(json.dumps(summary))
     lines = ["epoch,train/acc,val/loss"]

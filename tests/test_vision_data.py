@@ -82,8 +82,9 @@ def test_second_load_reads_the_npz_cache_and_normalises(data_home, monkeypatch) 
 
 
 def test_unknown_name_and_too_many_test_rows_fail_clearly(data_home) -> None:
-    with pytest.raises(ValueError, match="name='svhn' is not allowed .*; allowed: mnist, "
-                       "fashion_mnist, cifar10"):  # fmt: skip
+    with pytest.raises(
+        ValueError, match="name='svhn' is not allowed .*; allowed: mnist, fashion_mnist, cifar10"
+    ):
         OpenMLImageDataModule("svhn", data_dir=str(data_home))
     data = OpenMLImageDataModule("mnist", data_dir=str(data_home), test_rows=ROWS,
                                  parser="liac-arff")  # fmt: skip
@@ -111,10 +112,24 @@ def test_data_mnist_offline_says_it_needs_the_internet_once_and_what_to_do(tmp_p
     from conftest import run_cli
 
     closed = "http://127.0.0.1:9"
-    env = {"https_proxy": closed, "http_proxy": closed, "HTTPS_PROXY": closed,
-           "HTTP_PROXY": closed, "no_proxy": "", "NO_PROXY": ""}  # fmt: skip
-    result = run_cli(["data=mnist", "logger=none", f"paths.data_dir={tmp_path / 'empty'}",
-                      "trainer.max_epochs=1"], tmp_path, env=env)  # fmt: skip
+    env = {
+        "https_proxy": closed,
+        "http_proxy": closed,
+        "HTTPS_PROXY": closed,
+        "HTTP_PROXY": closed,
+        "no_proxy": "",
+        "NO_PROXY": "",
+    }
+    result = run_cli(
+        [
+            "data=mnist",
+            "logger=none",
+            f"paths.data_dir={tmp_path / 'empty'}",
+            "trainer.max_epochs=1",
+        ],
+        tmp_path,
+        env=env,
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr[-2000:]

@@ -132,8 +132,14 @@ def _words(annotation: Any) -> str:
         return f"a list, each {_words(args[0])}" if args and args[0] is not Any else "a list"
     if origin is dict or annotation is dict:
         return "a mapping"
-    names: dict[Any, str] = {bool: "true, false", int: "a whole number", float: "a number",
-                             str: "a string", type(None): "null", Any: "anything"}  # fmt: skip
+    names: dict[Any, str] = {
+        bool: "true, false",
+        int: "a whole number",
+        float: "a number",
+        str: "a string",
+        type(None): "null",
+        Any: "anything",
+    }
     return names.get(annotation, getattr(annotation, "__name__", str(annotation)))
 
 
