@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train dashboard sweep sequential double-descent test test-slow bench lint format clean
+.PHONY: install train dashboard sweep calibrate sequential double-descent test test-slow bench lint format clean
 
 install: $(STAMP)
 
@@ -50,14 +50,31 @@ dashboard: install
 
 bench: install
 	$(PY) scripts/bench.py
-# The reg_vs_opt experiment (27 jobs), then its report (report.md, heatmap) in the same dir.
-# The report runs even when some jobs failed (it shows them); the exit code is the sweep's.
+# The reg_vs_opt experiment, then its report (report.md, report.csv, runs.csv, the heatmap, plane.png
+# and the curves) in the same dir, copied to docs/results/reg_vs_opt/ for docs/report.md. The report
+# runs even when some jobs failed (it shows them); the exit code is the sweep's, and the copy is
+# made only when both succeeded.
 SWEEP_DIR ?= logs/multiruns/reg_vs_opt_$(shell date +%Y-%m-%d_%H-%M-%S)
+SWEEP_DOCS ?= docs/results/reg_vs_opt
+SWEEP_FILES := report.md report.csv runs.csv heatmap_best_val_loss.png plane.png curves_by_group.png curves_overlay.png
 sweep: install
 	@dir="$(SWEEP_DIR)"; \
 	$(VENV)/bin/regopt-train -m experiment=reg_vs_opt hydra.sweep.dir="$$dir" $(ARGS); status=$$?; \
 	$(VENV)/bin/regopt-report "$$dir" || status=$$?; \
+	if [ $$status -eq 0 ]; then mkdir -p $(SWEEP_DOCS) && (cd "$$dir" && cp $(SWEEP_FILES) "$(abspath $(SWEEP_DOCS))"/) || status=$$?; fi; \
 	exit $$status
+
+# experiment=calibrate (96 jobs: each regulariser of the default job at four strengths x 3 seeds,
+# then regularizer=none on the same seeds; two jobs at a time), its table (calibrate.md,
+# calibrate.csv) copied to docs/results/calibrate/: the rule there chose the strengths in
+# conf/regularizer/*.yaml.
+CAL_DIR ?= logs/multiruns/calibrate_$(shell date +%Y-%m-%d_%H-%M-%S)
+CAL_DOCS ?= docs/results/calibrate
+calibrate: install
+	$(VENV)/bin/regopt-train -m experiment=calibrate experiment/calibrate/reg=none experiment.level=s1 logger=none hydra/launcher=parallel hydra.sweep.dir="$(CAL_DIR)/none" $(ARGS)
+	$(VENV)/bin/regopt-train -m experiment=calibrate logger=none hydra/launcher=parallel hydra.sweep.dir="$(CAL_DIR)/grid" $(ARGS)
+	$(PY) -m regopt.analysis.calibrate "$(CAL_DIR)"
+	mkdir -p $(CAL_DOCS) && cp "$(CAL_DIR)"/calibrate.md "$(CAL_DIR)"/calibrate.csv $(CAL_DOCS)/
 
 lint: install
 	$(VENV)/bin/ruff check .

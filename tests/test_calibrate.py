@@ -1,0 +1,109 @@
+"""experiment=calibrate: its grid composes to the strengths it names, its table's effects are
+scipy's paired t-intervals, the rule picks as written, and conf/regularizer/ holds the picks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from scipy import stats as scipy_stats
+
+from conftest import CONF, ROOT, compose_config
+from regopt.analysis.calibrate import main
+from regopt.config.validate import validate_config
+
+TABLE = ROOT / "docs" / "results" / "calibrate" / "calibrate.csv"
+# the strength key of each regulariser in its conf/regularizer/<name>.yaml
+KEYS = {"l1": "weight", "l2": "weight", "elastic": "weight", "dropout": "p", "input_noise": "std",
+        "label_smoothing": "smoothing", "mixup": "alpha", "max_norm": "bound"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("reg", "level"), [("l2", "s3"), ("max_norm", "s4"), ("dropout", "s2")])
+def test_a_level_of_the_grid_sets_that_strength(reg: str, level: str, tmp_path: Path) -> None:
+    grid = yaml.safe_load((CONF / "experiment" / "calibrate" / "reg" / f"{reg}.yaml").read_text())
+    cfg = compose_config(
+        ["experiment=calibrate", f"experiment/calibrate/reg={reg}", f"experiment.level={level}"],
+        tmp_path,
+    )
+    validate_config(cfg)
+    assert list(cfg.regularizer) == [reg]
+    assert cfg.regularizer[reg][KEYS[reg]] == grid["experiment"]["grid"][level]
+
+
+def fake(path: Path, reg: str, level: str, seed: int, best: float, gap: float, label: str) -> None:
+    path.mkdir(parents=True)
+    overrides = ["experiment=calibrate", f"experiment/calibrate/reg={reg}",
+                 f"experiment.level={level}", f"seed={seed}"]  # fmt: skip
+    regs = [] if reg == "none" else [{"name": reg, "label": label}]
+    summary = {"status": "completed", "overrides": overrides, "regularizers": regs,
+               "best": {"val/loss": best}, "final": {"gap/loss": gap}}  # fmt: skip
+    (path / "summary.json").write_text(json.dumps(summary))
+
+
+def test_table_effects_are_paired_t_intervals_and_the_rule_picks_as_written(tmp_path) -> None:
+    seeds = range(3)
+    none_best, none_gap = [0.20, 0.22, 0.25], [0.20, 0.21, 0.23]
+    # a: s1 no clear effect, s2 lowers best val loss a little, s3 most (the pick), s4 hurts
+    # b: no strength helps best val loss; s2 is the weakest that clearly shrinks the gap
+    # c: nothing clear anywhere
+    shifts = {
+        ("a", "s1"): ((0.01, -0.01, 0.0), (0, 0, 0)),
+        ("a", "s2"): ((-0.010, -0.011, -0.012), (-0.1, -0.1, -0.1)),
+        ("a", "s3"): ((-0.030, -0.032, -0.031), (-0.1, -0.11, -0.1)),
+        ("a", "s4"): ((0.05, 0.06, 0.05), (-0.2, -0.2, -0.21)),
+        ("b", "s1"): ((0.01, -0.01, 0.0), (0.01, -0.01, 0.0)),
+        ("b", "s2"): ((0.02, -0.01, 0.0), (-0.05, -0.06, -0.05)),
+        ("b", "s3"): ((0.03, 0.0, 0.01), (-0.09, -0.1, -0.1)),
+        ("c", "s1"): ((0.01, -0.01, 0.0), (0.01, -0.02, 0.0)),
+    }
+    job = 0
+    for seed in seeds:
+        fake(tmp_path / "none" / str(seed), "none", "s1", seed, none_best[seed], none_gap[seed], "")
+    for (reg, level), (dbest, dgap) in shifts.items():
+        for seed in seeds:
+            fake(tmp_path / "grid" / str(job), reg, level, seed, none_best[seed] + dbest[seed],
+                 none_gap[seed] + dgap[seed], f"{reg}(w={level})")  # fmt: skip
+            job += 1
+    main([str(tmp_path)])
+    with open(tmp_path / "calibrate.csv") as handle:
+        rows = {(r["regularizer"], r["level"]): r for r in csv.DictReader(handle)}
+    assert len(rows) == len(shifts)
+    for (reg, level), (dbest, dgap) in shifts.items():
+        row = rows[reg, level]
+        assert row["strength"] == f"w={level}"
+        for name, delta, base in (("best_val_loss", dbest, none_best),
+                                  ("final_gap_loss", dgap, none_gap)):  # fmt: skip
+            setting = [b + d for b, d in zip(base, delta, strict=True)]
+            test = scipy_stats.ttest_rel(setting, base)
+            low, high = test.confidence_interval()
+            assert float(row[f"{name}_vs_none"]) == pytest.approx(sum(delta) / 3, abs=1e-6)
+            if high - low > 1e-9:
+                assert float(row[f"{name}_low"]) == pytest.approx(low, abs=1e-5)
+                assert float(row[f"{name}_high"]) == pytest.approx(high, abs=1e-5)
+                assert row[f"{name}_within_noise"] == str(low <= 0 <= high).lower()
+    chosen = {k: r["chosen_by"] for k, r in rows.items() if r["chosen"] == "true"}
+    assert chosen == {("a", "s3"): "best val loss", ("b", "s2"): "gap"}
+    text = (tmp_path / "calibrate.md").read_text()
+    assert "c: no strength of the grid passes the rule." in text
+    mean_a3 = sum(b + d for b, d in zip(none_best, shifts["a", "s3"][0], strict=True)) / 3
+    assert f"| a | w=s3 | {mean_a3:.4f} |" in text and "**chosen** (best val loss)" in text
+
+
+def test_the_defaults_are_the_calibration_tables_picks() -> None:
+    """Each regulariser the table calibrated has its pick as the default in conf/regularizer/,
+    with a comment that points at the table."""
+    with open(TABLE) as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["regularizer"] for r in rows} == set(KEYS)
+    for reg, key in KEYS.items():
+        text = (CONF / "regularizer" / f"{reg}.yaml").read_text()
+        default = yaml.safe_load(text)[key]
+        picks = [r for r in rows if r["regularizer"] == reg and r["chosen"] == "true"]
+        assert len(picks) <= 1, reg
+        if picks:
+            name, _, value = picks[0]["strength"].partition("=")
+            assert name == key and float(value) == pytest.approx(float(default)), reg
+            assert "docs/results/calibrate/calibrate.md" in text, reg
