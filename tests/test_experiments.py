@@ -24,14 +24,23 @@ def sweep_jobs(experiment: str) -> list[list[str]]:
     return [list(job) for job in itertools.product(*axes)]
 
 
-def test_reg_vs_opt_is_three_regularisers_by_three_optimisers_by_three_seeds() -> None:
+def test_reg_vs_opt_is_three_regularisers_by_three_optimisers_by_five_seeds() -> None:
     jobs = sweep_jobs("reg_vs_opt")
-    assert len(jobs) == 27
+    assert len(jobs) == 45
     assert {j[0] for j in jobs} == {"regularizer=none", "regularizer=l2", "regularizer=dropout"}
     assert {j[1] for j in jobs} == {"optimizer=sgd", "optimizer=adam", "optimizer=adamw"}
-    assert {j[2] for j in jobs} == {"seed=0", "seed=1", "seed=2"}
-    regularizers = {j[0].split("=")[1] for j in jobs}
-    assert regularizers - set(options("regularizer")) <= {"dropout"}  # dropout: issue 3's branch
+    assert {j[2] for j in jobs} == {f"seed={s}" for s in range(5)}
+    assert {j[0].split("=")[1] for j in jobs} <= set(options("regularizer"))
+
+
+def test_calibrate_is_every_regulariser_of_the_default_job_at_four_strengths() -> None:
+    """Every regulariser in conf/regularizer/ but the baseline and kl (it needs a model with a
+    KL term) is in the grid, at four strengths, over three seeds."""
+    jobs = sweep_jobs("calibrate")
+    regs = {j[0].split("=")[1] for j in jobs}
+    assert regs == set(options("regularizer")) - {"none", "kl"}
+    assert len(jobs) == len(regs) * 4 * 3
+    assert {j[1] for j in jobs} == {f"experiment.level=s{i}" for i in range(1, 5)}
 
 
 @pytest.mark.parametrize(

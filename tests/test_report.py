@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from scipy import stats as scipy_stats
 
 from conftest import ROOT, read_summary
 from regopt.report.cli import main
@@ -125,17 +126,27 @@ def test_single_run_and_errors(tmp_path: Path, capsys) -> None:
 
 @pytest.mark.slow
 def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path) -> None:
-    """`make sweep` with regulariser {none, l2} (dropout arrives with issue 3), 2 epochs, no W&B."""
-    sweep_dir = tmp_path / "sweep"
-    args = "regularizer=none,l2 trainer.max_epochs=2 logger=none callbacks=none"
+    """`make sweep` with regulariser {none, l2}, 3 seeds, 2 epochs, no W&B: the grid, the effects
+    (report.csv's columns against scipy's paired t-test on the runs' own numbers, the sentences),
+    the figures, and the copy into SWEEP_DOCS."""
+    sweep_dir, docs = tmp_path / "sweep", tmp_path / "docs"
+    args = "regularizer=none,l2 seed=0,1,2 trainer.max_epochs=2 logger=none callbacks=none"
     result = subprocess.run(["make", "--no-print-directory", "sweep", f"SWEEP_DIR={sweep_dir}",
-                             f"ARGS={args}"], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
+                             f"SWEEP_DOCS={docs}", f"ARGS={args}"], cwd=ROOT,
+                            capture_output=True, text=True, timeout=600)  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
     assert len(jobs) == 18
     summaries = [read_summary(j) for j in jobs]
     assert all(s["status"] == "completed" for s in summaries)
+
+    def best(reg: str, opt: str) -> list[float]:
+        found = {s["seed"]: s["best"]["val/loss"] for s in summaries
+                 if f"regularizer={reg}" in s["overrides"]
+                 and f"optimizer={opt}" in s["overrides"]}  # fmt: skip
+        assert len(found) == 3
+        return [found[k] for k in sorted(found)]
+
     text = (sweep_dir / "report.md").read_text()
     grid = text.split("## best val loss: regularizer x optimizer")[1].split("##")[0]
     lines = [line for line in grid.splitlines() if line.startswith("| ")]
@@ -144,13 +155,30 @@ def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path)
     for line in lines[2:]:  # 6 cells of mean ± std over 3 seeds, equal to the runs' own numbers
         reg = line.split(" | ")[0][2:]
         for opt, cell in zip(["sgd", "adam", "adamw"], line.split(" | ")[1:], strict=True):
-            best = [s["best"]["val/loss"] for s in summaries
-                    if f"regularizer={reg}" in s["overrides"]
-                    and f"optimizer={opt}" in s["overrides"]]  # fmt: skip
-            assert len(best) == 3
-            expected = f"{statistics.mean(best):.4g} ± {statistics.stdev(best):.2g}"
+            values = best(reg, opt)
+            expected = f"{statistics.mean(values):.4g} ± {statistics.stdev(values):.2g}"
             assert cell.strip(" |") == expected
-    assert (sweep_dir / "heatmap_best_val_loss.png").read_bytes().startswith(b"\x89PNG")
+    with open(sweep_dir / "report.csv") as handle:
+        rows = {(r["regularizer"], r["optimizer"]): r for r in csv.DictReader(handle)}
+    for opt in ("sgd", "adam", "adamw"):  # l2's effect against none, seed by seed
+        row, l2, none = rows["l2", opt], best("l2", opt), best("none", opt)
+        assert (
+            row["baseline_regularizer"] == "none"
+            and row["best_val_loss_vs_regularizer_test"] == "paired"
+        )
+        diffs = [a - b for a, b in zip(l2, none, strict=True)]
+        assert float(row["best_val_loss_vs_regularizer"]) == pytest.approx(statistics.mean(diffs))
+        if len(set(diffs)) > 1:
+            low, high = scipy_stats.ttest_rel(l2, none).confidence_interval()
+            assert float(row["best_val_loss_vs_regularizer_low"]) == pytest.approx(low)
+            assert float(row["best_val_loss_vs_regularizer_high"]) == pytest.approx(high)
+        assert f"optimizer={opt}, against regularizer=none: l2" in text
+    assert rows["none", "adam"]["best_val_loss_vs_regularizer"] == ""  # the baseline cell
+    assert "### Every effect (setting - baseline)" in text
+    for name in ("heatmap_best_val_loss.png", "plane.png"):
+        assert (sweep_dir / name).read_bytes().startswith(b"\x89PNG"), name
+    for name in ("report.md", "report.csv", "runs.csv", "plane.png", "heatmap_best_val_loss.png"):
+        assert (docs / name).read_bytes() == (sweep_dir / name).read_bytes(), name
 
 
 def test_the_grid_heading_names_every_key_its_cells_average_over(tmp_path: Path) -> None:
