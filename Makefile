@@ -64,10 +64,10 @@ sweep: install
 	if [ $$status -eq 0 ]; then mkdir -p $(SWEEP_DOCS) && (cd "$$dir" && cp $(SWEEP_FILES) "$(abspath $(SWEEP_DOCS))"/) || status=$$?; fi; \
 	exit $$status
 
-# experiment=calibrate (96 jobs: each regulariser of the default job at four strengths x 3 seeds,
-# then regularizer=none on the same seeds; two jobs at a time), its table (calibrate.md,
-# calibrate.csv) copied to docs/results/calibrate/: the rule there chose the strengths in
-# conf/regularizer/*.yaml.
+# experiment=calibrate: regularizer=none over 3 seeds, then each regulariser of the default job at
+# four strengths over the same seeds (99 jobs of 200 epochs, two at a time); its table
+# (calibrate.md, calibrate.csv) is copied to docs/results/calibrate/: the rule written there chose
+# the strengths in conf/regularizer/*.yaml.
 CAL_DIR ?= logs/multiruns/calibrate_$(shell date +%Y-%m-%d_%H-%M-%S)
 CAL_DOCS ?= docs/results/calibrate
 calibrate: install
