@@ -137,7 +137,24 @@ def to_csv(rows: Sequence[dict[str, str]]) -> str:
     return out.getvalue()
 
 
-def to_markdown(baseline: Cell, rows: Sequence[dict[str, str]], left_out: Sequence[str]) -> str:
+def timing(runs: Sequence[Run]) -> str:
+    """How long the sweep took: the jobs' own training time summed, and the wall-clock span from
+    the first job's start to the last one's end (summary.json's mtime minus its wall time)."""
+    done = [r for r in runs if r.status == "completed" and (r.path / "summary.json").is_file()]
+    if not done:
+        return ""
+    ends = [(r.path / "summary.json").stat().st_mtime for r in done]
+    took = [float(r.summary.get("wall_time_s") or 0.0) for r in done]
+    span = max(ends) - min(e - w for e, w in zip(ends, took, strict=True))
+    return (
+        f"{len(done)} runs, {sum(took) / 60:.0f} min of training in all, "
+        f"{span / 60:.0f} min from the first start to the last end."
+    )
+
+
+def to_markdown(
+    baseline: Cell, rows: Sequence[dict[str, str]], left_out: Sequence[str], took: str = ""
+) -> str:
     def base(name: str) -> str:
         i = mean_interval(list(baseline.values.get(name, {}).values()))
         return f"{i.mean:.4f}" if i else "-"
@@ -151,7 +168,7 @@ def to_markdown(baseline: Cell, rows: Sequence[dict[str, str]], left_out: Sequen
         "Effects are setting minus none, paired by seed, with the 95% t-interval of the mean "
         "difference (negative: lower than without the regulariser).",
         "",
-        f"Rule: {RULE}. **chosen** marks the pick.",
+        f"Rule: {RULE}. **chosen** marks the pick.{' ' + took if took else ''}",
         "",
         "| regulariser | strength | best val loss | effect on best val loss | final gap "
         "| effect on final gap | chosen |",
@@ -177,7 +194,7 @@ def write_report(sweep_dir: Path) -> str:
     runs = load_runs(sweep_dir)
     baseline, rows = table(runs)
     left_out = [f"{r.name} ({r.status})" for r in runs if r.status != "completed"]
-    text = to_markdown(baseline, rows, left_out)
+    text = to_markdown(baseline, rows, left_out, timing(runs))
     write_text_atomic(sweep_dir / MD_NAME, text)
     write_text_atomic(sweep_dir / CSV_NAME, to_csv(rows))
     return text
