@@ -16,6 +16,7 @@ COLUMNS = {"best val loss": "best_val_loss", "final gap/loss": "final_gap_loss",
            "steps to train target": "steps_to_train_target"}  # fmt: skip
 NUMBER = r"[+-]?\d+(?:\.\d+)?"
 QUOTE = re.compile(rf"({NUMBER}) \[({NUMBER}), ({NUMBER})\]")
+SPREAD = re.compile(rf"({NUMBER}) ± ({NUMBER})")  # a cell's mean ± std over seeds
 
 
 def section() -> str:
@@ -53,3 +54,8 @@ def test_every_quoted_effect_is_report_csvs() -> None:
     prose = body.split(HEADER, 1)[0] + "\n".join(lines[len(table) :])
     for match in QUOTE.finditer(prose):  # the sentences quote the table, never another number
         assert match.group(0) in quoted_in_table, match.group(0)
+    spreads = {(r["best_val_loss_mean"], r["best_val_loss_std"]) for r in rows.values()}
+    spreads |= {(r["final_gap_loss_mean"], r["final_gap_loss_std"]) for r in rows.values()}
+    for match in SPREAD.finditer(prose):  # a quoted mean ± std is a cell's, as rounded
+        mean, std = match.groups()
+        assert any(same(mean, m) and same(std, s) for m, s in spreads), match.group(0)
