@@ -48,6 +48,15 @@ class Cell:
     values: dict[str, dict[str, float]]  # metric -> seed -> value
 
 
+def find_runs(root: Path) -> list[Run]:
+    """The runs of `root` and of each sweep dir below it (`none/`, `grid/`), with the planned
+    jobs of each that never started."""
+    subs = [d for d in sorted(root.iterdir()) if (d / "multirun.yaml").is_file()]
+    if (root / "multirun.yaml").is_file() or not subs:
+        return load_runs(root)
+    return [run for sub in subs for run in load_runs(sub)]
+
+
 def strength_label(run: Run) -> str:
     """The strength a run used, from its summary (`weight=0.001`; `bound=2.0` for max_norm)."""
     regs = run.summary.get("regularizers") or []
@@ -153,7 +162,7 @@ def timing(runs: Sequence[Run]) -> str:
 
 
 def to_markdown(
-    baseline: Cell, rows: Sequence[dict[str, str]], left_out: Sequence[str], took: str = ""
+    baseline: Cell, rows: Sequence[dict[str, str]], left_out: Sequence[Run], took: str = ""
 ) -> str:
     def base(name: str) -> str:
         i = mean_interval(list(baseline.values.get(name, {}).values()))
@@ -185,15 +194,27 @@ def to_markdown(
         if not any(r["chosen"] == "true" for r in rows if r["regularizer"] == reg):
             lines.append(f"\n{reg}: no strength of the grid passes the rule.")
     if left_out:
-        lines += ["", "Left out (not completed): " + ", ".join(left_out)]
+        lines += ["", "Left out, not completed: " + left_out_text(left_out, rows)]
     return "\n".join(lines) + "\n"
+
+
+def left_out_text(left_out: Sequence[Run], rows: Sequence[dict[str, str]]) -> str:
+    """`24 not started, 2 interrupted; no strength of mixup, max_norm completed`."""
+    counts: dict[str, int] = {}
+    for run in left_out:
+        counts[run.status] = counts.get(run.status, 0) + 1
+    text = ", ".join(f"{n} {status}" for status, n in counts.items())
+    tabled = {r["regularizer"] for r in rows} | {BASELINE}
+    missing = dict.fromkeys(r.overrides.get("reg", "?") for r in left_out)
+    missing_text = ", ".join(reg for reg in missing if reg not in tabled)
+    return f"{text}; no strength of {missing_text} completed" if missing_text else text
 
 
 def write_report(sweep_dir: Path) -> str:
     """calibrate.md and calibrate.csv into `sweep_dir`; returns the markdown."""
-    runs = load_runs(sweep_dir)
+    runs = find_runs(sweep_dir)
     baseline, rows = table(runs)
-    left_out = [f"{r.name} ({r.status})" for r in runs if r.status != "completed"]
+    left_out = [r for r in runs if r.status != "completed"]
     text = to_markdown(baseline, rows, left_out, timing(runs))
     write_text_atomic(sweep_dir / MD_NAME, text)
     write_text_atomic(sweep_dir / CSV_NAME, to_csv(rows))
