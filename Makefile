@@ -69,10 +69,12 @@ sweep: install
 # (calibrate.md, calibrate.csv) is copied to docs/results/calibrate/: the rule written there chose
 # the strengths in conf/regularizer/*.yaml.
 CAL_DIR ?= logs/multiruns/calibrate_$(shell date +%Y-%m-%d_%H-%M-%S)
+# ARGS go to both sweeps (seed=..., trainer.*), CAL_GRID_ARGS to the grid alone (experiment/calibrate/reg=...).
 CAL_DOCS ?= docs/results/calibrate
+CAL_GRID_ARGS ?=
 calibrate: install
 	$(VENV)/bin/regopt-train -m experiment=calibrate experiment/calibrate/reg=none experiment.level=s1 logger=none hydra/launcher=parallel hydra.sweep.dir="$(CAL_DIR)/none" $(ARGS)
-	$(VENV)/bin/regopt-train -m experiment=calibrate logger=none hydra/launcher=parallel hydra.sweep.dir="$(CAL_DIR)/grid" $(ARGS)
+	$(VENV)/bin/regopt-train -m experiment=calibrate logger=none hydra/launcher=parallel hydra.sweep.dir="$(CAL_DIR)/grid" $(ARGS) $(CAL_GRID_ARGS)
 	$(PY) -m regopt.analysis.calibrate "$(CAL_DIR)"
 	mkdir -p $(CAL_DOCS) && cp "$(CAL_DIR)"/calibrate.md "$(CAL_DIR)"/calibrate.csv $(CAL_DOCS)/
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,3 +108,25 @@ def test_the_defaults_are_the_calibration_tables_picks() -> None:
         if picks:  # else no strength passed the rule, and the default stayed as it was
             name, _, value = picks[0]["strength"].partition("=")
             assert name == key and float(value) == pytest.approx(float(default)), reg
+
+
+@pytest.mark.slow
+def test_make_calibrate_reduced_writes_the_table_into_its_docs_dir(tmp_path: Path) -> None:
+    """`make calibrate` with two regularisers at their extreme strengths, 2 seeds, 2 epochs: the
+    none and grid sweeps run, and the table (one row per strength, effects against none over
+    both seeds) lands in CAL_DOCS."""
+    docs = tmp_path / "docs"
+    result = subprocess.run(
+        ["make", "--no-print-directory", "calibrate", f"CAL_DIR={tmp_path / 'cal'}",
+         f"CAL_DOCS={docs}", "ARGS=seed=0,1 trainer.max_epochs=2 callbacks=none",
+         "CAL_GRID_ARGS=experiment/calibrate/reg=l2,max_norm experiment.level=s1,s4"],
+        cwd=ROOT, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(docs / "calibrate.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["regularizer"], r["level"]) for r in rows] == [
+        ("l2", "s1"), ("l2", "s4"), ("max_norm", "s1"), ("max_norm", "s4")]  # fmt: skip
+    assert [r["strength"] for r in rows] == ["weight=0.0001", "weight=0.1", "bound=4", "bound=0.5"]
+    assert all(r["best_val_loss_n"] == "2" and r["best_val_loss_test"] == "paired" for r in rows)
+    assert (docs / "calibrate.md").read_text().startswith("# Calibration of the default strengths")
