@@ -61,6 +61,7 @@ class RegOptModule(pl.LightningModule):
         self._train_means = RunningMeans(train_names)
         self._val_means = RunningMeans(["loss", *objective.penalty_names("val"), *metrics])
         self._strengths: dict[str, float] = {}
+        self._record_step = True  # False for a closure's later calls within one step (SAM)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
@@ -110,8 +111,10 @@ class RegOptModule(pl.LightningModule):
             self._watch.note(terms.total)
         else:
             self._stop_if_not_finite(terms.total)
-        metrics = self.task.metrics(outputs, targets)
-        self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
+        if self._record_step:
+            metrics = self.task.metrics(outputs, targets)
+            values = [terms.total, terms.data, *terms.penalty_values(), *metrics]
+            self._train_means.add(values, len(x))
         return terms.total
 
     def optimizer_step(
@@ -123,11 +126,27 @@ class RegOptModule(pl.LightningModule):
     ) -> None:
         """Lightning's step (its closure runs training_step, backward and clipping), then the
         after-step regularisers (max_norm). Lightning calls this hook once per optimiser step:
-        under accumulation only when a window ends, so the projection follows every update."""
-        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        under accumulation only when a window ends, so the projection follows every update.
+        An optimiser may call the closure more than once (SAM: at w, then at w + e): the epoch
+        means record the first call only, the objective at the weights the step started from;
+        every call is checked for divergence."""
+        super().optimizer_step(epoch, batch_idx, optimizer, self._recorded_once(optimizer_closure))
+        self._record_step = True
         if self._deferred:
             self._watch.stepped()
         self.objective.after_step()
+
+    def _recorded_once(self, closure: Callable[[], Any] | None) -> Callable[[], Any] | None:
+        if closure is None:
+            return None
+
+        def once() -> Any:
+            try:
+                return closure()
+            finally:
+                self._record_step = False
+
+        return once
 
     def _stop_if_not_finite(self, loss: Tensor) -> None:
         """Raise Diverged before backward, so the optimiser never applies a non-finite loss.
