@@ -11,6 +11,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
+from conftest import read_metrics, run_job
 from regopt.diagnostics.sharpness import TOP_EIGENVALUE, TRACE, TRACE_SE, Sharpness
 from regopt.tasks import Classification
 
@@ -74,3 +75,26 @@ def test_hutchinson_trace_is_within_its_standard_error_of_the_exact_trace() -> N
     again = Sharpness(iterations=1, probes=probes).measure(module, batches)
     assert again[TRACE].item() == found[TRACE].item()  # the same probes every epoch
     assert all(p.grad is None for p in module.parameters())  # .grad is never touched
+
+
+def test_sharpness_and_spectral_compose_with_the_default_diagnostics(tmp_path) -> None:
+    """'diagnostics=[default,sharpness,spectral]': every epoch's default keys, the curvature and
+    the spectra at epochs 0, 2 (every_n_epochs=2), each key declared in logged_keys."""
+    overrides = [
+        "diagnostics=[default,sharpness,spectral]",
+        "diagnostics.sharpness.every_n_epochs=2",
+        "diagnostics.spectral.every_n_epochs=2",
+        "data.train_fraction=0.1",
+        "model.widths=[64]",
+        "trainer.max_epochs=3",
+        "callbacks=none",
+    ]
+    summary = run_job(overrides, tmp_path)
+    assert summary["status"] == "completed"
+    rows = read_metrics(tmp_path)
+    measured = [int(r["epoch"]) for r in rows if TOP_EIGENVALUE in r]
+    assert measured == [0, 2] == [int(r["epoch"]) for r in rows if "spectral/alpha" in r]
+    assert all("gap/loss" in r for r in rows)  # the default ones are still there
+    assert all(r[TOP_EIGENVALUE] > 0 and r[TRACE_SE] >= 0 for r in rows if TOP_EIGENVALUE in r)
+    spectral = {k for k in rows[0] if k.startswith("spectral/")}
+    assert spectral == {"spectral/net.1/alpha", "spectral/alpha"}  # 64 x 64; 10 x 64 is too small
