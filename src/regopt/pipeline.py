@@ -12,6 +12,7 @@ import pytorch_lightning as pl
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from regopt.callbacks.averaging import averaging_last
 from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import naming_the_key
@@ -231,6 +232,9 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
         for name, spec in (cfg.get(group) or {}).items():
             with naming_the_key(f"{group}.{name}", getattr(settings, group)[name]):
                 configured.append((f"{group}.{name}", instantiate(spec)))
+    configured, averaging = averaging_last(configured, settings)  # one set of weights
+    if averaging is not None:
+        static["weight_averaging"] = averaging
     check_monitors(module, configured)  # before training: Lightning would find out after an epoch
     callbacks: list[Any] = [EpochRowsCheckpoint(), *(callback for _, callback in configured)]
     if checkpoint is not None:
