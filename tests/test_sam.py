@@ -170,3 +170,31 @@ def test_the_base_is_any_option_of_the_group(tmp_path) -> None:
     factory = OptimizerFactory.from_config(cfg.optimizer)
     assert factory.describe()["type"] == "AdamW" and factory.weight_decay_kind == "decoupled"
     assert isinstance(factory(nn.Linear(2, 2)).base, torch.optim.AdamW)
+
+
+def test_a_checkpoint_of_sam_restores_the_base_state_and_shares_its_groups() -> None:
+    """Lightning saves optimizer.state_dict() and resumes with load_state_dict: the base's
+    momentum comes back, and a scheduler still sets the lr the base steps with."""
+    node = {"_target_": "regopt.optim.sam.SAM", "_partial_": True, "base": BASES["momentum"]}
+    model, x, y = tiny()
+    optimizer = OptimizerFactory.from_config(node)(model)
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        loss = nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    saved = optimizer.state_dict()
+    fresh = OptimizerFactory.from_config(node)(model)
+    fresh.load_state_dict(saved)
+    buffers = [fresh.base.state[p]["momentum_buffer"] for p in model.parameters()]
+    expected = [optimizer.base.state[p]["momentum_buffer"] for p in model.parameters()]
+    assert all(torch.equal(a, b) for a, b in zip(buffers, expected, strict=True))
+    scheduler = torch.optim.lr_scheduler.StepLR(fresh, step_size=1, gamma=0.5)
+    fresh.step(closure)
+    scheduler.step()
+    assert (
+        fresh.base.param_groups[0]["lr"] == 0.05 and fresh.param_groups is fresh.base.param_groups
+    )
