@@ -206,12 +206,11 @@ def test_a_signalled_job_saves_is_requeued_and_resumes_to_the_uninterrupted_metr
     Lightning's SLURMEnvironment(auto_requeue=True) saves hpc_ckpt_1.ckpt and requeues the job;
     the new start resumes by itself (SLURM_RESTART_COUNT) from last.ckpt.
 
-    Checked to fail without either half: with
-    `+trainer.plugins=[{_target_:lightning_fabric.plugins.environments.SLURMEnvironment,auto_requeue:false}]`
-    USR1 kills the job, which is never requeued (the wait below times out, the record stays
-    `running`); with `requeued_resume` returning the setting unchanged, Lightning continues its
-    mid-epoch hpc checkpoint itself and the metrics differ from the uninterrupted run's (and the
-    record has no `resumed_from`).
+    Checked to fail without either half: with Lightning's auto-requeue handler not registered
+    (its `environment.auto_requeue` test in signal_connector.py made false) USR1 kills the job,
+    which is never requeued (the loop below fails); with `requeued_resume` returning the setting
+    unchanged, Lightning continues its mid-epoch hpc checkpoint by itself and the metrics differ
+    from the uninterrupted run's from the signalled epoch on.
     """
     straight = tmp_path / "straight"
     result = run_cli(
@@ -241,7 +240,11 @@ def test_a_signalled_job_saves_is_requeued_and_resumes_to_the_uninterrupted_metr
         # requeued jobs wait ~120 s before they may start again (EligibleTime): release at once
         while proc.poll() is None:
             assert time.monotonic() < deadline, "the job was not requeued and finished"
-            if job_state(slurm_env, job).get("JobState") == "PENDING":
+            state = job_state(slurm_env, job).get("JobState")
+            assert state in ("RUNNING", "COMPLETING", "PENDING", "REQUEUED", "COMPLETED"), (
+                f"job {job} ended {state}, not requeued"
+            )  # a job killed before its result is written: submitit would wait for ever
+            if state == "PENDING":
                 slurm(slurm_env, "scontrol", "update", f"JobId={job}", "StartTime=now")
             time.sleep(0.5)
     finally:
@@ -251,11 +254,11 @@ def test_a_signalled_job_saves_is_requeued_and_resumes_to_the_uninterrupted_metr
     assert proc.returncode == 0, (tmp_path / "sweep.log").read_text()[-3000:]
     assert signalled_at < 59, "the signal must land before the run's end"
     assert (job_dir / "hpc_ckpt_1.ckpt").is_file()  # Lightning's save at the signal
+    # CPU, one thread, same seed: bit-exact (the partial epoch after last.ckpt is trained again)
+    assert read_metrics(job_dir) == read_metrics(straight)
     resumed = read_summary(job_dir)
     assert resumed["slurm"]["restart_count"] == "1"
     assert resumed["status"] == "completed" and resumed["resumed_from"] == str(last)
-    # CPU, one thread, same seed: bit-exact (the partial epoch after last.ckpt is trained again)
-    assert read_metrics(job_dir) == read_metrics(straight)
     assert resumed["best"] == read_summary(straight)["best"]
     assert len(wandb_run_ids(job_dir)) == 1  # the requeued start continued the job's W&B run
 
