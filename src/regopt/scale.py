@@ -43,8 +43,8 @@ def threads_for_job(setting: int | str | None, cpu_count: int | None = None) -> 
     if "n_jobs" in launcher:  # joblib
         n_jobs = int(launcher.n_jobs)
         concurrent = cpus if n_jobs < 0 else n_jobs
-    elif launcher.get("cpus_per_task"):  # submitit
-        return int(launcher.cpus_per_task)
+    elif launcher.get("cpus_per_task") or launcher.get("cpus_per_gpu"):  # submitit: per process
+        return int(launcher.get("cpus_per_task") or launcher.cpus_per_gpu)
     elif "ray" in launcher:  # hydra-ray-launcher: the CPUs Ray reserves for each job's task
         return int((launcher.ray.get("remote") or {}).get("num_cpus") or 1)
     return max(1, cpus // max(1, concurrent))
