@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -93,6 +94,7 @@ def ray_address() -> Iterator[str]:
     deadline = time.monotonic() + 30
     while any(alive(pid) for pid in started) and time.monotonic() < deadline:
         time.sleep(0.5)
+    shutil.rmtree(temp, ignore_errors=True)
     assert not [pid for pid in started if alive(pid)], "Ray processes left after the stop"
     with socket.socket() as probe:  # the head's port is free again
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

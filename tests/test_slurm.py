@@ -48,9 +48,10 @@ def slurm_env() -> Iterator[dict[str, str]]:
         yield {"SLURM_CONF": str(directory / "slurm.conf")}
     finally:
         stopped = cluster("down", directory)
-        assert stopped.returncode == 0, stopped.stderr[-3000:]
-        assert not processes_in(directory)
+        left = processes_in(directory)
         shutil.rmtree(directory, ignore_errors=True)
+        assert stopped.returncode == 0, stopped.stderr[-3000:]
+        assert not left, f"processes left after down: {left}"
 
 
 def processes_in(directory: Path) -> list[int]:
@@ -124,15 +125,16 @@ def test_up_and_down_leave_nothing_running_even_after_a_half_failed_start() -> N
     finally:
         stopped = cluster("down", directory)
         again = cluster("down", directory)  # idempotent
+        status = cluster("status", directory).stdout
+        left = processes_in(directory)
+        shutil.rmtree(directory, ignore_errors=True)
     assert stopped.returncode == 0 and again.returncode == 0
-    assert cluster("status", directory).stdout == ""
-    assert not processes_in(directory)
+    assert status == "" and not left
     assert all(not Path(f"/proc/{pid}").exists() for pid in map(int, pids.values()))
     for port in ports:  # freed: no one listens there (connections in TIME_WAIT may remain)
         with socket.socket() as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(("127.0.0.1", port))
-    shutil.rmtree(directory, ignore_errors=True)
 
 
 def test_a_sweep_runs_one_slurm_job_per_job_with_its_record_and_wandb_run(
