@@ -116,7 +116,7 @@ def test_a_sweep_runs_through_a_ray_cluster(ray_address: str, tmp_path: Path) ->
             f"hydra.sweep.dir={sweep}",
         ],
         tmp_path,
-        timeout=600,
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted((p for p in sweep.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
