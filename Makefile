@@ -70,7 +70,14 @@ format: install
 test: lint
 	$(VENV)/bin/pytest -m "not slow" -q
 
-test-slow: install
+# The slow tests start a one-node SLURM cluster (scripts/slurm_local.sh: apt-get installs slurm-wlm
+# and munge when missing, so root) and a local Ray cluster (the `ray` extra, installed here once).
+RAY_STAMP := $(VENV)/.regopt-ray-installed
+$(RAY_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet --editable ".[dev,ray]"
+	@touch $(RAY_STAMP)
+
+test-slow: $(RAY_STAMP)
 	$(VENV)/bin/pytest -m slow -q -p no:cacheprovider || [ $$? -eq 5 ]  # 5: no slow test selected
 
 clean:

@@ -23,14 +23,18 @@ from regopt.objective import Objective, build_regularizer
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
 from regopt.record.atomic import write_text_atomic
-from regopt.record.checkpoint_choice import UnreadableCheckpoint, choose_checkpoint
+from regopt.record.checkpoint_choice import (
+    UnreadableCheckpoint,
+    choose_checkpoint,
+    newest_hpc_checkpoint,
+)
 from regopt.record.checkpoint_io import AtomicCheckpointIO
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
 from regopt.record.failure import mark_failed
 from regopt.record.run_dir import status_of
 from regopt.record.run_end import RunEnd
-from regopt.record.run_info import git_state, hydra_runtime, package_versions
+from regopt.record.run_info import git_state, hydra_runtime, package_versions, slurm_job
 from regopt.record.summary import RunRecord
 from regopt.regularizers.base import Regularizer
 from regopt.scale import (
@@ -39,6 +43,7 @@ from regopt.scale import (
     is_multirun,
     progress_bar,
     restore_start_method,
+    slurm_tasks,
 )
 from regopt.settings import RunSettings
 from regopt.tasks import make_task
@@ -140,6 +145,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
         "overrides": overrides,
         "git": git_state(),
         "versions": package_versions(),
+        **({"slurm": job} if (job := slurm_job()) else {}),
     }
 
 
@@ -161,10 +167,18 @@ def build_trackers(cfg: DictConfig, static: dict[str, Any], resuming: bool = Fal
 
 def resume_checkpoint(setting: str | None, output_dir: Path) -> Path | None:
     """`resume=auto` (last.ckpt) or `resume=newest_readable`: the checkpoint to continue, if
-    there is one. It is checked to load before the run dir is touched (UnreadableCheckpoint)."""
+    there is one. It is checked to load before the run dir is touched (UnreadableCheckpoint).
+
+    Under SLURM, Lightning's auto-requeue also saves `hpc_ckpt_<n>.ckpt` in the run dir when the
+    job is signalled, mid-epoch. last.ckpt (an epoch's end) is preferred: continuing from it
+    gives the uninterrupted run's numbers exactly, where a mid-epoch checkpoint restarts its
+    epoch's data and running means. With no last.ckpt (stopped in the first epoch) the newest hpc
+    checkpoint is continued, as Lightning would itself, and the record says so."""
     if setting in (None, "none"):
         return None
     checkpoint = choose_checkpoint(setting, output_dir / "checkpoints")
+    if checkpoint is None and slurm_tasks():
+        checkpoint = newest_hpc_checkpoint(output_dir)
     if checkpoint is None:
         log.info(
             f"resume={setting}: no checkpoint in {output_dir / 'checkpoints'}, "

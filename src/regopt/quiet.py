@@ -1,9 +1,9 @@
 """Silence three messages that Lightning and torch print on every run and that say nothing about it:
-Lightning 2.6's advert for its cloud logger ("💡 Tip: ... litlogger"); torch 2.13's deprecation
-of `LeafSpec`, which Lightning's own `_pytree` helper still uses; and Lightning's hint to prepend
-`srun` on any machine where SLURM is installed. regopt reaches SLURM through its launcher
-(`hydra/launcher=slurm`), whose jobs run under srun, so a run started without srun is a local run
-by intent. Everything else Lightning logs or warns is kept."""
+Lightning 2.6's advert for its cloud logger ("💡 Tip: ... litlogger"), torch 2.13's deprecation of
+`LeafSpec`, which Lightning's own `_pytree` helper still uses, and Lightning's hint to prepend
+`srun`, printed by every Trainer (the config check builds one too) on any machine where SLURM's
+client is installed: regopt's SLURM jobs run under srun through `hydra/launcher=slurm`, and a run
+outside SLURM there is no mistake. Everything else Lightning logs or warns is kept."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ class _DropAdverts(logging.Filter):
 
 
 def quiet_third_party_notices() -> None:
-    """Idempotent; called at the start of every fit (also in spawned DDP and joblib workers)."""
+    """Idempotent; called at the start of every job (before the config check) and of every fit
+    (also in spawned DDP and joblib workers)."""
     logger = logging.getLogger(LIGHTNING_INFO_LOGGER)
     if not any(isinstance(f, _DropAdverts) for f in logger.filters):
         logger.addFilter(_DropAdverts())
