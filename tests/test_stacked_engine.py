@@ -272,3 +272,15 @@ def test_each_member_has_its_own_wandb_run(tmp_path: Path):
         assert [pytest.approx(history[r["epoch"]]) for r in rows] == [r["val/loss"] for r in rows]
         names.add(wandb_run["run"]["name"])
     assert len(names) == len(members)
+
+
+def test_a_member_whose_config_is_refused_makes_the_stack_refuse(tmp_path: Path):
+    """kl needs a model with a KL term: its own run refuses it in one line; a stack with it
+    raises NotStackable before training, so the launcher runs the jobs one by one."""
+    members = [
+        job_config([*COMMON, "regularizer=l2"], tmp_path / "a"),
+        job_config([*COMMON, "regularizer=kl"], tmp_path / "b"),
+    ]
+    with pytest.raises(NotStackable, match=r"^member 1 cannot be built: regularizer\.kl"):
+        fit_stack(members)
+    assert not (tmp_path / "a" / "metrics.csv").exists()
