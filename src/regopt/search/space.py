@@ -1,7 +1,7 @@
 """Hydra's sweep overrides as Optuna distributions, as Hydra's Optuna sweeper reads them.
 
-`interval(a, b)`: a float (an int when both ends are ints) in [a, b]; `tag(log, interval(...))`:
-on a log scale; `choice(x, y, ...)`: categorical; `range(a, b[, step])`: ints (floats when a bound
+`interval(a, b)`: a float in [a, b] (`int(interval(a, b))`: an int); `tag(log, interval(...))`: on
+a log scale; `choice(x, y, ...)`: categorical; `range(a, b[, step])`: ints (floats when a bound
 is a float) from a to b, b included, as hydra-optuna-sweeper has it; `shuffle(range(...))`:
 categorical. Hydra's own override parser builds the sweep objects; a plain value is passed to
 every trial unchanged.
