@@ -28,8 +28,7 @@ OUT = ROOT / "docs" / "results" / "search"
 FIELDS = ["pruner", "seed", "trials", "completed", "pruned", "failed", "epochs", "wall_s", "best"]
 
 
-def run_study(pruner: str, seed: int, trials: int, epochs: int, work: Path) -> dict:
-    sweep = work / f"{pruner}_{seed}"
+def study_command(pruner: str, seed: int, trials: int, epochs: int, sweep: Path) -> list[str]:
     args = [
         sys.executable,
         "-m",
@@ -44,11 +43,12 @@ def run_study(pruner: str, seed: int, trials: int, epochs: int, work: Path) -> d
         "callbacks=none",
         "diagnostics=none",
         "model.widths=[128,128]",
+        "threads=1",
     ]
-    env = {**os.environ, "REGOPT_ROOT": str(work)}
-    started = time.perf_counter()
-    subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
-    wall = time.perf_counter() - started
+    return args
+
+
+def study_numbers(pruner: str, seed: int, sweep: Path, wall: float) -> dict:
     summaries = [json.loads(p.read_text()) for p in sweep.glob("*/summary.json")]
     statuses = [s["status"] for s in summaries]
     best = min(s["best"]["val/loss"] for s in summaries if s["status"] == "completed")
@@ -63,6 +63,31 @@ def run_study(pruner: str, seed: int, trials: int, epochs: int, work: Path) -> d
         "wall_s": round(wall, 1),
         "best": round(best, 4),
     }
+
+
+def run_batch(studies: list[tuple[str, int]], trials: int, epochs: int, work: Path) -> list[dict]:
+    """Run the studies at once; each one's wall time from its start to its own end."""
+    env = {**os.environ, "REGOPT_ROOT": str(work)}
+    running = {}
+    for pruner, seed in studies:
+        sweep = work / f"{pruner}_{seed}"
+        command = study_command(pruner, seed, trials, epochs, sweep)
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        running[(pruner, seed)] = (proc, sweep, time.perf_counter())
+    rows = []
+    while running:
+        for (pruner, seed), (proc, sweep, started) in list(running.items()):
+            if proc.poll() is None:
+                continue
+            del running[(pruner, seed)]
+            if proc.returncode != 0:
+                raise SystemExit(f"the {pruner} study of seed {seed} failed: see {sweep}")
+            rows.append(study_numbers(pruner, seed, sweep, time.perf_counter() - started))
+            print(rows[-1], flush=True)
+        time.sleep(0.5)
+    return rows
 
 
 def spread(values: list[float]) -> str:
@@ -94,13 +119,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument(
+        "--parallel", action="store_true", help="run the studies at once (one thread each)"
+    )
     args = parser.parse_args()
+    studies = [(pruner, seed) for seed in args.seeds for pruner in ("median", "none")]
     rows = []
     with tempfile.TemporaryDirectory(prefix="regopt-search-") as work:
-        for seed in args.seeds:
-            for pruner in ("median", "none"):
-                rows.append(run_study(pruner, seed, args.trials, args.epochs, Path(work)))
-                print(rows[-1], flush=True)
+        batches = [studies] if args.parallel else [[study] for study in studies]
+        for batch in batches:  # --parallel: every study at once, both arms under the same load
+            rows += run_batch(batch, args.trials, args.epochs, Path(work))
     rows.sort(key=lambda r: (r["pruner"] != "median", r["seed"]))
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "search_numbers.csv", "w", newline="") as handle:
