@@ -48,7 +48,7 @@ def test_help_beside_a_flag_that_takes_a_value_ignores_that_value() -> None:
 
 
 def test_help_lists_every_launcher_and_sweeper() -> None:
-    """Hydra's own (basic), the installed plugins' (joblib, submitit) and regopt's (slurm, optuna)."""
+    """Hydra's own (basic), the installed plugins' (joblib, submitit), regopt's (optuna)."""
     result = _help()
     groups = result.stdout.split("== Configuration groups ==", 1)[1].split("== Config ==")[0]
     launchers = next(line for line in groups.splitlines() if line.startswith("hydra/launcher:"))
@@ -56,6 +56,13 @@ def test_help_lists_every_launcher_and_sweeper() -> None:
         assert name in launchers.split(": ", 1)[1].split(", "), launchers
     sweepers = next(line for line in groups.splitlines() if line.startswith("hydra/sweeper:"))
     assert {"basic", "optuna"} <= set(sweepers.split(": ", 1)[1].split(", "))
+    pruners = next(
+        line for line in groups.splitlines() if line.startswith("hparams_search/pruner:")
+    )
+    assert pruners.split(": ", 1)[1].split(", ") == sorted(
+        path.stem for path in (ROOT / "conf" / "hparams_search" / "pruner").glob("*.yaml")
+    )
+    assert "regopt-train hparams_search=optuna hparams_search/pruner=" in result.stdout
     assert "HEAVY: []" in result.stdout
 
 
