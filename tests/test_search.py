@@ -61,9 +61,13 @@ def median_rule_epoch(
     return None
 
 
-def test_a_trial_is_pruned_at_the_epoch_the_median_rule_gives(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/optuna.db"
-    study = optuna.create_study(study_name="optuna", storage=url)
+@pytest.mark.parametrize("kind", ["sqlite", "journal"])
+def test_a_trial_is_pruned_at_the_epoch_the_median_rule_gives(kind: str, tmp_path: Path) -> None:
+    """Through the storage a cluster's jobs share too: SQLite, or Optuna's journal file."""
+    from regopt.search.storage import open_storage
+
+    url = f"sqlite:///{tmp_path}/optuna.db" if kind == "sqlite" else f"journal://{tmp_path}/j.log"
+    study = optuna.create_study(study_name="optuna", storage=open_storage(url))
     # an earlier trial that was excellent at epoch 2 only: this one falls behind there
     earlier = {0: 10.0, 1: 10.0, 2: 1e-3, 3: 1e-3, 4: 1e-3}
     study.add_trial(create_trial(value=1e-3, intermediate_values=earlier))

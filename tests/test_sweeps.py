@@ -59,15 +59,18 @@ def optuna_trials(storage: Path) -> list:
 
 # a pruned study small enough for a test: the median pruner from the first epoch, once one trial
 # has completed
-SMALL_STUDY = [
+SMALL_JOB = [
     "hparams_search=optuna",
-    "hparams_search.pruner.n_startup_trials=1",
-    "hparams_search.pruner.n_warmup_steps=0",
     "trainer.max_epochs=4",
     "model.widths=[32]",
     "logger=none",
     "callbacks=none",
     "diagnostics=none",
+]
+SMALL_STUDY = [
+    *SMALL_JOB,
+    "hparams_search.pruner.n_startup_trials=1",
+    "hparams_search.pruner.n_warmup_steps=0",
 ]
 
 
@@ -204,7 +207,7 @@ def test_a_two_objective_study_and_its_pareto_front_in_the_report(tmp_path) -> N
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         [
-            *SMALL_STUDY,
+            *SMALL_JOB,
             "diagnostics=default",
             "hparams_search/pruner=none",
             "hparams_search.objectives=[val/loss,gap/loss]",
