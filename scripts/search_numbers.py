@@ -2,12 +2,12 @@
 
 For each seed (the sampler's and the training's), `regopt-train hparams_search=optuna` runs 30
 trials over lr, weight decay and the L2 weight on a small default-like job (digits with 20% for
-training, a 64-128-128-10 MLP, AdamW, an L2 penalty, 20 epochs), once with the median pruner and
-once with none. Per study: trials completed and pruned, epochs trained (every trial's, from its
-summary.json), wall time and the best value; then the mean and spread over seeds. Writes
-docs/results/search/search_numbers.{csv,md}.
+training, a 64-128-128-10 MLP, AdamW, an L2 penalty, 20 epochs) with each pruner of `--pruners`
+(default: median, successive halving, none), each with its default settings. Per study: trials
+completed and pruned, epochs trained (every trial's, from its summary.json), wall time and the
+best value; then the mean and spread over seeds. Writes docs/results/search/search_numbers.{csv,md}.
 
-    python scripts/search_numbers.py [--seeds 0 1 2] [--trials 30] [--epochs 20]
+    python scripts/search_numbers.py [--seeds 0 1 2] [--trials 30] [--epochs 20] [--parallel]
 """
 
 from __future__ import annotations
@@ -119,17 +119,18 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--pruners", nargs="+", default=["median", "successive_halving", "none"])
     parser.add_argument(
         "--parallel", action="store_true", help="run the studies at once (one thread each)"
     )
     args = parser.parse_args()
-    studies = [(pruner, seed) for seed in args.seeds for pruner in ("median", "none")]
+    studies = [(pruner, seed) for seed in args.seeds for pruner in args.pruners]
     rows = []
     with tempfile.TemporaryDirectory(prefix="regopt-search-") as work:
         batches = [studies] if args.parallel else [[study] for study in studies]
         for batch in batches:  # --parallel: every study at once, both arms under the same load
             rows += run_batch(batch, args.trials, args.epochs, Path(work))
-    rows.sort(key=lambda r: (r["pruner"] != "median", r["seed"]))
+    rows.sort(key=lambda r: (args.pruners.index(r["pruner"]), r["seed"]))
     OUT.mkdir(parents=True, exist_ok=True)
     with open(OUT / "search_numbers.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)

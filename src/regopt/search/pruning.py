@@ -8,7 +8,8 @@ validated epoch and asks `should_prune`. A pruned run does not raise (as optuna-
 PyTorchLightningPruningCallback does): it sets `trainer.should_stop`, so the epoch finishes, its
 row, checkpoint and W&B step are written, and the run ends with status `pruned` (RunRecord reads
 `pruned_at`). The sweeper then tells the study PRUNED. Without a trial number (a single run) it
-does nothing.
+does nothing, and so does a trial of a multi-objective study (Optuna takes no intermediate values
+there).
 """
 
 from __future__ import annotations
@@ -48,8 +49,14 @@ class StudyPruning(Callback):
     def logged_keys(self, module: pl.LightningModule) -> set[str]:
         return set()  # it reads `monitor`, logs nothing
 
+    @property
+    def reports(self) -> bool:
+        """Whether this job reports to a trial: Optuna takes intermediate values (and prunes)
+        in single-objective studies only."""
+        return self.trial is not None and len(self.objectives) == 1
+
     def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.trial is None or not trainer.is_global_zero:
+        if not self.reports or not trainer.is_global_zero:
             return
         if self.storage is None:
             raise ValueError("hparams_search.trial is set but hparams_search.storage is not")
@@ -64,7 +71,7 @@ class StudyPruning(Callback):
         self._trial = optuna.trial.Trial(study, trial_id)
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.trial is None or trainer.sanity_checking:
+        if not self.reports or trainer.sanity_checking:
             return
         epoch, stop, value = trainer.current_epoch, False, math.nan
         if self._trial is not None:  # the global-zero process
