@@ -2,7 +2,7 @@
 
 `interval(a, b)`: a float in [a, b] (`int(interval(a, b))`: an int); `tag(log, interval(...))`: on
 a log scale; `choice(x, y, ...)`: categorical; `range(a, b[, step])`: ints (floats when a bound
-is a float) from a to b, b included, as hydra-optuna-sweeper has it; `shuffle(range(...))`:
+is a float) from a to b, b included, as Hydra's Optuna sweeper has it; `shuffle(range(...))`:
 categorical. Hydra's own override parser builds the sweep objects; a plain value is passed to
 every trial unchanged.
 """
