@@ -220,7 +220,7 @@ def run(cfg: DictConfig) -> float | None:
         return float("nan")
     if summary is None:  # not the global-zero process
         return None
-    if summary["status"] != "completed":
+    if summary["status"] not in ("completed", "pruned"):
         return float("nan")
     return summary["best"]["val/loss"]
 
@@ -262,6 +262,11 @@ def assemble(cfg: DictConfig, output_dir: Path) -> Job:
         for name, spec in (cfg.get(group) or {}).items():
             with naming_the_key(f"{group}.{name}", getattr(settings, group)[name]):
                 configured.append((f"{group}.{name}", instantiate(spec)))
+    pruning = None
+    if cfg.get("hparams_search"):  # a trial of an Optuna study: report each epoch, maybe stop
+        with naming_the_key("hparams_search", settings.hparams_search):
+            pruning = instantiate(cfg.hparams_search)
+        configured.append(("hparams_search", pruning))
     configured, averaging = averaging_last(configured, settings)  # one set of weights
     if averaging is not None:
         static["weight_averaging"] = averaging
@@ -270,7 +275,7 @@ def assemble(cfg: DictConfig, output_dir: Path) -> Job:
     if checkpoint is not None:
         static["resumed_from"] = str(checkpoint)
     rules = instantiate(cfg.verdict) if cfg.get("verdict") else None
-    callbacks.append(RunRecord(output_dir / "summary.json", static, rules))
+    callbacks.append(RunRecord(output_dir / "summary.json", static, rules, pruning))
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     callbacks.append(RngStateCheckpoint())  # exact resume, with EpochRowsCheckpoint
     record = EpochCSVLogger(output_dir / "metrics.csv")

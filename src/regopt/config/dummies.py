@@ -4,10 +4,10 @@ constructors check is refused in one line naming the key (regopt.config.construc
 Built here: the root schedule and each regulariser's, the data module (its constructor checks
 its settings against its data set; nothing is loaded), the regularisers, the optimiser on one
 dummy parameter (through regopt's own factory, as the run builds it) and the learning-rate
-scheduler on that optimiser, the verdict's rules, and the Trainer (without loggers, callbacks or
-plugins, its notices silenced: Lightning checks `devices`, `accelerator` and `strategy` there);
-an optimiser that needs its closure more than once (SAM) is checked against the Trainer's
-accumulation and precision.
+scheduler on that optimiser, the verdict's rules, the search's pruning callback with its pruner
+(nothing opens the study), and the Trainer (without loggers, callbacks or plugins, its notices
+silenced: Lightning checks `devices`, `accelerator` and `strategy` there); an optimiser that needs
+its closure more than once (SAM) is checked against the Trainer's accumulation and precision.
 The model (it needs the data's sizes), callbacks and loggers are built by the pipeline under
 `naming_the_key`.
 """
@@ -52,6 +52,8 @@ def build_cheap_objects(tree: dict[str, Any]) -> None:
         build("scheduler", tree["scheduler"], lambda node: instantiate(node)(optimizer))
     if tree.get("verdict"):
         build("verdict", tree["verdict"], instantiate)
+    if tree.get("hparams_search"):  # the pruner's own checks; nothing opens the storage
+        build("hparams_search", tree["hparams_search"], instantiate)
     if tree.get("trainer"):
         with quiet_lightning():
             build("trainer", tree["trainer"], _trainer)

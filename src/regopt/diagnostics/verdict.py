@@ -56,7 +56,9 @@ class VerdictRules:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    kind: str  # overfitting | improving | none | underfitting | unstable | diverged | too_short
+    # overfitting | improving | none | underfitting | unstable | diverged | too_short; and, from
+    # the record (regopt.record.summary): pruned (an Optuna study stopped it), fast_dev_run
+    kind: str
     verdict: str
     onset_epoch: int | None = None
     min_epoch: int | None = None  # epoch of the smoothed validation minimum
