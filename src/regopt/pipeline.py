@@ -262,14 +262,14 @@ def assemble(cfg: DictConfig, output_dir: Path) -> Job:
         for name, spec in (cfg.get(group) or {}).items():
             with naming_the_key(f"{group}.{name}", getattr(settings, group)[name]):
                 configured.append((f"{group}.{name}", instantiate(spec)))
-    pruning = None
-    if cfg.get("hparams_search"):  # a trial of an Optuna study: report each epoch, maybe stop
-        with naming_the_key("hparams_search", settings.hparams_search):
-            pruning = instantiate(cfg.hparams_search)
-        configured.append(("hparams_search", pruning))
     configured, averaging = averaging_last(configured, settings)  # one set of weights
     if averaging is not None:
         static["weight_averaging"] = averaging
+    pruning = None  # a trial of an Optuna study: it reports each epoch (the averaged weights'
+    if cfg.get("hparams_search"):  # score under EMA) and may stop the run
+        with naming_the_key("hparams_search", settings.hparams_search):
+            pruning = instantiate(cfg.hparams_search)
+        configured.append(("hparams_search", pruning))
     check_monitors(module, configured)  # before training: Lightning would find out after an epoch
     callbacks: list[Any] = [EpochRowsCheckpoint(), *(callback for _, callback in configured)]
     if checkpoint is not None:
