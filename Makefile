@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train dashboard sweep calibrate sequential double-descent test test-slow bench lint format clean
+.PHONY: install train dashboard study sweep calibrate sequential double-descent test test-slow bench lint format clean
 
 install: $(STAMP)
 
@@ -18,7 +18,7 @@ $(PY):
 
 $(STAMP): pyproject.toml | $(PY)
 	$(PY) -c "import torch" 2>/dev/null || $(PY) -m pip install --quiet "$(TORCH_CPU)"
-	$(PY) -m pip install --quiet --editable ".[dev]"
+	$(PY) -m pip install --quiet --editable ".[dev,search]"
 	@touch $(STAMP)
 
 train: install
@@ -47,6 +47,14 @@ double-descent: install
 # ARGS=--dry-run to write its spec (regopt_workspace.json) with no network.
 dashboard: install
 	$(VENV)/bin/regopt-dashboard $(ARGS)
+
+# A sweep's Optuna study in optuna-dashboard (the `search` extra), on http://127.0.0.1:8080:
+# `make study SWEEP=logs/multiruns/<sweep>`; STORAGE=<url> for a journal file or a database.
+SWEEP ?=
+STORAGE ?= sqlite:///$(SWEEP)/optuna.db
+study: install
+	@test -n "$(SWEEP)$(filter-out sqlite:///%,$(STORAGE))" || { echo "make study needs SWEEP=<sweep dir> or STORAGE=<url>"; exit 2; }
+	$(VENV)/bin/optuna-dashboard "$(STORAGE)" $(ARGS)
 
 bench: install
 	$(PY) scripts/bench.py
@@ -89,7 +97,14 @@ format: install
 test: lint
 	$(VENV)/bin/pytest -m "not slow" -q
 
-test-slow: install
+# The slow tests start a one-node SLURM cluster (scripts/slurm_local.sh: apt-get installs slurm-wlm
+# and munge when missing, so root) and a local Ray cluster (the `ray` extra, installed here once).
+RAY_STAMP := $(VENV)/.regopt-ray-installed
+$(RAY_STAMP): pyproject.toml $(STAMP)
+	$(PY) -m pip install --quiet --editable ".[dev,ray]"
+	@touch $(RAY_STAMP)
+
+test-slow: $(RAY_STAMP)
 	$(VENV)/bin/pytest -m slow -q -p no:cacheprovider || [ $$? -eq 5 ]  # 5: no slow test selected
 
 clean:

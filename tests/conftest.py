@@ -27,6 +27,21 @@ def options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
 
 
+def wraps_a_base(optimizer: str) -> bool:
+    """conf/optimizer/<optimizer>.yaml wraps another option of the group (sam: `optimizer.base`)."""
+    defaults = OmegaConf.load(CONF / "optimizer" / f"{optimizer}.yaml").get("defaults") or []
+    return any("@base" in str(entry) for entry in defaults)
+
+
+def optimizers() -> list:
+    """Every option of conf/optimizer/ for the grid and the short runs; one that wraps a base
+    optimiser (two passes a step) runs there in `make test-slow`, its own tests in `make test`."""
+    return [
+        pytest.param(name, marks=pytest.mark.slow) if wraps_a_base(name) else name
+        for name in options("optimizer")
+    ]
+
+
 def regularizers() -> list[str]:
     """Every regulariser in conf/regularizer/ (but `none`): what the grid, resume and effect
     tests run, so a new one joins them with its class and YAML alone."""

@@ -141,8 +141,10 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
     for column in ("train/penalty/l1", "train/penalty/l2", "penalty/l1", "penalty/l2"):
         assert all(row[column] > 0 for row in rows), column
     assert "run finished" in result.stderr + result.stdout
-    # the two notices Lightning and torch print on every run are silenced (regopt.quiet)
+    # the notices Lightning and torch print on every run are silenced (regopt.quiet); the srun
+    # hint shows only where SLURM's client is installed (make test-slow installs it)
     assert "Tip:" not in result.stderr + result.stdout and "LeafSpec" not in result.stderr
+    assert "`srun` command is available" not in result.stderr
     assert "Trainable params" in result.stderr + result.stdout  # Lightning's own output is kept
     # the summary counts a forward pass of two inputs: 2 FLOPs per multiply-add, 64-512-512-10
     flops = 2 * 2 * (64 * 512 + 512 * 512 + 512 * 10)

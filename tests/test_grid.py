@@ -15,12 +15,13 @@ import math
 import pytest
 
 from conftest import (
-    options,
+    optimizers,
     read_metrics,
     regularizer_class,
     regularizer_overrides,
     regularizers,
     run_job,
+    wraps_a_base,
 )
 from regopt.regularizers.base import Penalty
 
@@ -41,13 +42,16 @@ def case_overrides(case: str) -> list[str]:
     return NOT_IN_THE_GROUP.get(case) or regularizer_overrides(case)
 
 
-@pytest.mark.parametrize("optimizer", options("optimizer"))
+@pytest.mark.parametrize("optimizer", optimizers())
 @pytest.mark.parametrize("regularizer", CASES)
 def test_regularizer_runs_with_optimizer(regularizer: str, optimizer: str, tmp_path) -> None:
     overrides = [*SMALL, f"optimizer={optimizer}", *case_overrides(regularizer)]
     decoupled = regularizer == "weight_decay" and optimizer != "adamw"
+    if regularizer == "weight_decay" and wraps_a_base(optimizer):  # the base's decay (momentum)
+        overrides = [o.replace("optimizer.", "optimizer.base.") for o in overrides]
     if decoupled:  # the decoupled form for every optimiser (adamw has no other)
-        overrides.append("optimizer.decoupled_weight_decay=true")
+        prefix = "optimizer.base" if wraps_a_base(optimizer) else "optimizer"
+        overrides.append(f"{prefix}.decoupled_weight_decay=true")
     summary = run_job(overrides, tmp_path)
     rows = read_metrics(tmp_path)
 

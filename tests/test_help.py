@@ -48,14 +48,21 @@ def test_help_beside_a_flag_that_takes_a_value_ignores_that_value() -> None:
 
 
 def test_help_lists_every_launcher_and_sweeper() -> None:
-    """Hydra's own (basic), the installed plugins' (joblib, submitit) and regopt's."""
+    """Hydra's own (basic), the installed plugins' (joblib, submitit), regopt's (optuna)."""
     result = _help()
     groups = result.stdout.split("== Configuration groups ==", 1)[1].split("== Config ==")[0]
     launchers = next(line for line in groups.splitlines() if line.startswith("hydra/launcher:"))
     for name in ("basic", "joblib", "submitit_local", "submitit_slurm", "parallel", "slurm"):
         assert name in launchers.split(": ", 1)[1].split(", "), launchers
     sweepers = next(line for line in groups.splitlines() if line.startswith("hydra/sweeper:"))
-    assert {"basic", "optuna", "optuna_resumable"} <= set(sweepers.split(": ", 1)[1].split(", "))
+    assert {"basic", "optuna"} <= set(sweepers.split(": ", 1)[1].split(", "))
+    pruners = next(
+        line for line in groups.splitlines() if line.startswith("hparams_search/pruner:")
+    )
+    assert pruners.split(": ", 1)[1].split(", ") == sorted(
+        path.stem for path in (ROOT / "conf" / "hparams_search" / "pruner").glob("*.yaml")
+    )
+    assert "regopt-train hparams_search=optuna hparams_search/pruner=" in result.stdout
     assert "HEAVY: []" in result.stdout
 
 

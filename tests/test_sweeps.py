@@ -1,10 +1,13 @@
-"""Sweeps: failures that do not kill the sweep, a resumable Optuna study, other launchers, DDP."""
+"""Sweeps: failures that do not kill the sweep, a pruned and resumable Optuna study (basic and
+joblib launchers, two objectives), other launchers, DDP."""
 
 from __future__ import annotations
 
+import math
 import os
 import shlex
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -54,46 +57,210 @@ def optuna_trials(storage: Path) -> list:
     return study.get_trials(deepcopy=False)
 
 
+# a pruned study small enough for a test: the median pruner from the first epoch, once one trial
+# has completed
+SMALL_JOB = [
+    "hparams_search=optuna",
+    "trainer.max_epochs=4",
+    "model.widths=[32]",
+    "logger=none",
+    "callbacks=none",
+    "diagnostics=none",
+]
+SMALL_STUDY = [
+    *SMALL_JOB,
+    "hparams_search.pruner.n_startup_trials=1",
+    "hparams_search.pruner.n_warmup_steps=0",
+]
+
+
+def median_rule_epoch(own: dict[int, float], completed: list[dict[int, float]]) -> int | None:
+    """Optuna's median rule (no warm-up, one startup trial) written out: prune at the first epoch
+    where the trial's best value so far is worse than the median of the completed trials'
+    values at that epoch."""
+    if not completed:
+        return None
+    best = math.inf
+    for epoch in sorted(own):
+        best = min(best, own[epoch])
+        at = [values[epoch] for values in completed if epoch in values]
+        if at and best > statistics.median(at):
+            return epoch
+    return None
+
+
+def check_pruning_decisions(trials: list, sweep_dir: Path) -> None:
+    """Each trial of a sequential study against the rule, over the trials completed before it:
+    a pruned one at the rule's epoch, a completed one never met it; its record agrees."""
+    for trial in trials:
+        if trial.state.name not in ("COMPLETE", "PRUNED"):
+            continue
+        before = [
+            t.intermediate_values
+            for t in trials
+            if t.number < trial.number and t.state.name == "COMPLETE"
+        ]
+        expected = median_rule_epoch(trial.intermediate_values, before)
+        summary = read_summary(sweep_dir / str(trial.number))
+        if trial.state.name == "PRUNED":
+            assert expected is not None and summary["status"] == "pruned"
+            assert summary["pruned_at"]["epoch"] == expected == max(trial.intermediate_values)
+            assert summary["epochs"] == expected + 1
+        else:
+            assert expected is None and summary["status"] == "completed"
+            assert trial.value == summary["best"]["val/loss"]
+
+
 @pytest.mark.slow
-def test_optuna_sweep_resumes_from_its_sqlite_study_after_a_kill(tmp_path) -> None:
+def test_a_pruned_optuna_study_resumes_after_a_kill_to_its_total(tmp_path) -> None:
     sweep_dir = tmp_path / "sweep"
-    args = [sys.executable, "-m", "regopt.train", "hparams_search=optuna",
-            "hydra.sweeper.n_trials=4", f"hydra.sweep.dir={sweep_dir}", "trainer.max_epochs=2",
-            "logger=none", "callbacks=none"]  # fmt: skip
+    args = [
+        sys.executable,
+        "-m",
+        "regopt.train",
+        *SMALL_STUDY,
+        "hydra.sweeper.n_trials=6",
+        f"hydra.sweep.dir={sweep_dir}",
+    ]
     env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    proc = subprocess.Popen(
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     database = sweep_dir / "optuna.db"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
-        if database.exists() and count_complete(database) >= 2:
+        if database.exists() and count_finished(database) >= 2:
             break
         time.sleep(0.1)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     before = optuna_trials(database)
     finished_before = [t for t in before if t.state.is_finished()]
-    assert 2 <= len(finished_before) < 4, "the kill should land inside the sweep"
+    assert 2 <= len(finished_before) < 6, "the kill should land inside the sweep"
     first_job = (sweep_dir / "0" / "summary.json").read_text()
 
     result = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
-    after = optuna_trials(sweep_dir / "optuna.db")
-    complete = [t for t in after if t.state.name == "COMPLETE"]
-    assert len(complete) == 4  # the study's total, not 4 more
+    after = optuna_trials(database)
+    ended = [t for t in after if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(ended) == 6  # the study's total, not 6 more
+    assert any(t.state.name == "PRUNED" for t in ended)
+    interrupted = [t for t in after if t.system_attrs.get("regopt_interrupted")]
+    assert len(after) == 6 + len(interrupted) and all(t.state.name == "FAIL" for t in interrupted)
     kept = {t.number: t.params for t in finished_before}
     assert all(after[n].params == params for n, params in kept.items())  # same study, same trials
     job_dirs = {int(p.name) for p in sweep_dir.iterdir() if p.name.isdigit()}
     assert set(range(len(before), len(after))) <= job_dirs  # resumed jobs numbered after the old
     assert (sweep_dir / "0" / "summary.json").read_text() == first_job  # nothing overwritten
+    check_pruning_decisions(after, sweep_dir)
+
+    report = subprocess.run(
+        [sys.executable, "-m", "regopt.report.cli", str(sweep_dir), "--no-figures"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    markdown = (sweep_dir / "report.md").read_text()
+    pruned = [t for t in ended if t.state.name == "PRUNED"]
+    assert f"{len(pruned)} pruned" in markdown.split("## Optuna study", 1)[1].splitlines()[0]
+    for trial in pruned:  # the study's table: the epoch each trial was pruned at
+        row = next(
+            line
+            for line in markdown.splitlines()
+            if line.startswith(f"| {trial.number} | pruned |")
+        )
+        assert row.split(" | ")[-2] == str(max(trial.intermediate_values))
+
+
+@pytest.mark.slow
+def test_a_parallel_pruned_study_ends_with_every_trial_in_a_final_state(tmp_path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        [
+            *SMALL_STUDY,
+            "hydra/launcher=parallel",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.n_trials=4",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = optuna_trials(sweep_dir / "optuna.db")
+    assert len(trials) == 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+    for trial in trials:  # the record of each job says what the study was told
+        summary = read_summary(sweep_dir / str(trial.number))
+        assert summary["status"] == {"COMPLETE": "completed", "PRUNED": "pruned"}[trial.state.name]
+        assert sorted(trial.intermediate_values) == list(range(summary["epochs"]))
+    assert "sweep finished: 4 jobs in" in result.stderr
+
+
+@pytest.mark.slow
+def test_a_two_objective_study_and_its_pareto_front_in_the_report(tmp_path) -> None:
+    sweep_dir = tmp_path / "sweep"
+    result = run_cli(
+        [
+            *SMALL_JOB,
+            "diagnostics=default",
+            "hparams_search/pruner=none",
+            "hparams_search.objectives=[val/loss,gap/loss]",
+            "hydra.sweeper.n_trials=4",
+            f"hydra.sweep.dir={sweep_dir}",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    trials = optuna_trials(sweep_dir / "optuna.db")
+    assert [t.state.name for t in trials] == ["COMPLETE"] * 4
+    for trial in trials:  # both objectives at the trial's best epoch, as its record has them
+        job = sweep_dir / str(trial.number)
+        best = read_summary(job)["best"]["epoch"]
+        row = next(r for r in read_metrics(job) if int(r["epoch"]) == best)
+        assert trial.values == [row["val/loss"], row["gap/loss"]]
+    front = sorted(
+        t.number
+        for t in trials
+        if not any(
+            all(o <= v for o, v in zip(other.values, t.values, strict=True))
+            and other.values != t.values
+            for other in trials
+        )
+    )
+    report = subprocess.run(
+        [sys.executable, "-m", "regopt.report.cli", str(sweep_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert report.returncode == 0, report.stderr[-3000:]
+    section = (sweep_dir / "report.md").read_text().split("### Pareto front", 1)[1]
+    table = section.split("\n\n")[1].splitlines()[2:]
+    assert [int(line.split(" | ")[0].strip("| ")) for line in table] == front
+    assert (sweep_dir / "study_pareto_front.png").is_file()
 
 
 def test_failing_optuna_trials_are_told_fail_and_the_study_goes_on(tmp_path) -> None:
     sweep_dir = tmp_path / "sweep"
-    result = run_cli(["hparams_search=optuna", "hydra.sweeper.n_trials=2", "data.train_size=5",
-                      f"hydra.sweep.dir={sweep_dir}", "trainer.max_epochs=1", "logger=none",
-                      "callbacks=none"], tmp_path)  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]  # the plugin told FAIL with a NaN: crash
+    result = run_cli(
+        [
+            "hparams_search=optuna",
+            "hydra.sweeper.n_trials=2",
+            "data.train_size=5",
+            f"hydra.sweep.dir={sweep_dir}",
+            "trainer.max_epochs=1",
+            "logger=none",
+            "callbacks=none",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
     trials = optuna_trials(sweep_dir / "optuna.db")
     assert [t.state.name for t in trials] == ["FAIL", "FAIL"]  # not COMPLETE, none left RUNNING
     assert all(read_summary(sweep_dir / str(n))["status"] == "failed" for n in (0, 1))
@@ -101,12 +268,14 @@ def test_failing_optuna_trials_are_told_fail_and_the_study_goes_on(tmp_path) -> 
     assert "alembic" not in result.stdout + result.stderr  # its migration notices are quiet
 
 
-def count_complete(database: Path) -> int:
+def count_finished(database: Path) -> int:
     import sqlite3
 
     try:
         with sqlite3.connect(database, timeout=1) as connection:
-            rows = connection.execute("SELECT COUNT(*) FROM trials WHERE state = 'COMPLETE'")
+            rows = connection.execute(
+                "SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED')"
+            )
             return rows.fetchone()[0]
     except sqlite3.Error:
         return 0

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from conftest import options, read_metrics, run_job
+from conftest import optimizers, read_metrics, run_job
 from regopt.params import select_parameters
 
 SUMMARY_FIELDS = {"status", "seed", "epochs", "wall_time_s", "final", "best", "regularizers",
@@ -17,7 +17,7 @@ BEST_FIELDS = {"val/loss", "val/acc", "epoch"}
 
 
 @pytest.mark.parametrize("regularizer", ["none", "l1", "l2"])
-@pytest.mark.parametrize("optimizer", options("optimizer"))
+@pytest.mark.parametrize("optimizer", optimizers())
 def test_training_loss_falls_and_record_is_complete(optimizer, regularizer, tmp_path) -> None:
     summary = run_job(
         [f"optimizer={optimizer}", f"regularizer={regularizer}", "trainer.max_epochs=3"], tmp_path

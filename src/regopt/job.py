@@ -10,19 +10,23 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 from regopt.config.cli_errors import ConfigError, exit_on_config_error
 from regopt.config.validate import validate_config
 from regopt.interrupt import resume_command, stop_signals_interrupt
+from regopt.quiet import quiet_third_party_notices
 from regopt.record.resume_check import check_resume
 from regopt.record.run_dir import holds_nothing, remove_refused, status_of
-from regopt.scale import is_multirun
+from regopt.scale import is_multirun, requeued_resume
 
 
 def run_job(cfg: DictConfig) -> float | None:
     output_dir = Path(cfg.paths.output_dir)
     fresh = holds_nothing(output_dir)  # only what Hydra wrote for this start
+    quiet_third_party_notices()  # the check builds Lightning objects too
+    with open_dict(cfg):
+        cfg.resume = requeued_resume(cfg.get("resume"))
     try:
         validate_config(cfg)
         check_resume(cfg)  # before the pipeline overwrites the run dir's config.yaml

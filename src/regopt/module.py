@@ -61,6 +61,7 @@ class RegOptModule(pl.LightningModule):
         self._train_means = RunningMeans(train_names)
         self._val_means = RunningMeans(["loss", *objective.penalty_names("val"), *metrics])
         self._strengths: dict[str, float] = {}
+        self._record_step = True  # False for a closure's later calls within one step (SAM)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.model(x)
@@ -102,16 +103,26 @@ class RegOptModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """One batch: the objective Lightning back-propagates. With the per-step check a
         non-finite objective raises here, before Lightning's backward and step."""
-        x, y = batch
-        inputs, targets = self.objective.transform_batch(x, self.task.targets(x, y))
-        outputs = self.model(inputs)
+        inputs, targets = self.training_batch(*batch)
+        return self.training_objective(self.model(inputs), targets)
+
+    def training_batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """The batch as the model and the training data loss see it (the batch hooks: input
+        noise, mixup). Apart from the forward pass so that a stack of modules can batch it."""
+        return self.objective.transform_batch(x, self.task.targets(x, y))
+
+    def training_objective(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The objective of one batch's outputs, checked (divergence) and added to the epoch
+        means."""
         terms = self.objective.training_terms(outputs, targets)
         if self._deferred:
             self._watch.note(terms.total)
         else:
             self._stop_if_not_finite(terms.total)
-        metrics = self.task.metrics(outputs, targets)
-        self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
+        if self._record_step:
+            metrics = self.task.metrics(outputs, targets)
+            values = [terms.total, terms.data, *terms.penalty_values(), *metrics]
+            self._train_means.add(values, len(outputs))
         return terms.total
 
     def optimizer_step(
@@ -123,11 +134,27 @@ class RegOptModule(pl.LightningModule):
     ) -> None:
         """Lightning's step (its closure runs training_step, backward and clipping), then the
         after-step regularisers (max_norm). Lightning calls this hook once per optimiser step:
-        under accumulation only when a window ends, so the projection follows every update."""
-        super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        under accumulation only when a window ends, so the projection follows every update.
+        An optimiser may call the closure more than once (SAM: at w, then at w + e): the epoch
+        means record the first call only, the objective at the weights the step started from;
+        every call is checked for divergence."""
+        super().optimizer_step(epoch, batch_idx, optimizer, self._recorded_once(optimizer_closure))
+        self._record_step = True
         if self._deferred:
             self._watch.stepped()
         self.objective.after_step()
+
+    def _recorded_once(self, closure: Callable[[], Any] | None) -> Callable[[], Any] | None:
+        if closure is None:
+            return None
+
+        def once() -> Any:
+            try:
+                return closure()
+            finally:
+                self._record_step = False
+
+        return once
 
     def _stop_if_not_finite(self, loss: Tensor) -> None:
         """Raise Diverged before backward, so the optimiser never applies a non-finite loss.
@@ -190,8 +217,11 @@ class RegOptModule(pl.LightningModule):
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
+        self.validation_outputs(self.model(x), x, y)
+
+    def validation_outputs(self, outputs: Tensor, x: Tensor, y: Tensor) -> None:
+        """A validation batch's outputs, added to the epoch means."""
         targets = self.task.targets(x, y)
-        outputs = self.model(x)
         terms = self.objective.validation_terms(outputs, targets)
         metrics = self.task.metrics(outputs, targets)
         self._val_means.add([terms.data, *terms.penalty_values(), *metrics], len(x))

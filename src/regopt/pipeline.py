@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytorch_lightning as pl
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from regopt.callbacks.averaging import averaging_last
 from regopt.callbacks.rng_state import RngStateCheckpoint
 from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import naming_the_key
@@ -22,14 +24,18 @@ from regopt.objective import Objective, build_regularizer
 from regopt.optim.factory import OptimizerFactory
 from regopt.quiet import quiet_third_party_notices
 from regopt.record.atomic import write_text_atomic
-from regopt.record.checkpoint_choice import UnreadableCheckpoint, choose_checkpoint
+from regopt.record.checkpoint_choice import (
+    UnreadableCheckpoint,
+    choose_checkpoint,
+    newest_hpc_checkpoint,
+)
 from regopt.record.checkpoint_io import AtomicCheckpointIO
 from regopt.record.console import summary_table
 from regopt.record.epoch_csv import EpochCSVLogger, EpochRowsCheckpoint
 from regopt.record.failure import mark_failed
 from regopt.record.run_dir import status_of
 from regopt.record.run_end import RunEnd
-from regopt.record.run_info import git_state, hydra_runtime, package_versions
+from regopt.record.run_info import git_state, hydra_runtime, package_versions, slurm_job
 from regopt.record.summary import RunRecord
 from regopt.regularizers.base import Regularizer
 from regopt.scale import (
@@ -38,6 +44,7 @@ from regopt.scale import (
     is_multirun,
     progress_bar,
     restore_start_method,
+    slurm_tasks,
 )
 from regopt.settings import RunSettings
 from regopt.tasks import make_task
@@ -139,6 +146,7 @@ def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
         "overrides": overrides,
         "git": git_state(),
         "versions": package_versions(),
+        **({"slurm": job} if (job := slurm_job()) else {}),
     }
 
 
@@ -160,10 +168,18 @@ def build_trackers(cfg: DictConfig, static: dict[str, Any], resuming: bool = Fal
 
 def resume_checkpoint(setting: str | None, output_dir: Path) -> Path | None:
     """`resume=auto` (last.ckpt) or `resume=newest_readable`: the checkpoint to continue, if
-    there is one. It is checked to load before the run dir is touched (UnreadableCheckpoint)."""
+    there is one. It is checked to load before the run dir is touched (UnreadableCheckpoint).
+
+    Under SLURM, Lightning's auto-requeue also saves `hpc_ckpt_<n>.ckpt` in the run dir when the
+    job is signalled, mid-epoch. last.ckpt (an epoch's end) is preferred: continuing from it
+    gives the uninterrupted run's numbers exactly, where a mid-epoch checkpoint restarts its
+    epoch's data and running means. With no last.ckpt (stopped in the first epoch) the newest hpc
+    checkpoint is continued, as Lightning would itself, and the record says so."""
     if setting in (None, "none"):
         return None
     checkpoint = choose_checkpoint(setting, output_dir / "checkpoints")
+    if checkpoint is None and slurm_tasks():
+        checkpoint = newest_hpc_checkpoint(output_dir)
     if checkpoint is None:
         log.info(
             f"resume={setting}: no checkpoint in {output_dir / 'checkpoints'}, "
@@ -204,12 +220,27 @@ def run(cfg: DictConfig) -> float | None:
         return float("nan")
     if summary is None:  # not the global-zero process
         return None
-    if summary["status"] != "completed":
+    if summary["status"] not in ("completed", "pruned"):
         return float("nan")
     return summary["best"]["val/loss"]
 
 
-def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+@dataclass
+class Job:
+    """One job's parts before its Trainer: what `fit` trains and what records it. The stacked
+    engine (regopt.stacked) assembles one per member, so a member's record is a separate run's."""
+
+    datamodule: pl.LightningDataModule
+    module: RegOptModule
+    callbacks: list[Any]
+    record: EpochCSVLogger
+    trackers: list[Any]
+    checkpoint: Path | None
+
+
+def assemble(cfg: DictConfig, output_dir: Path) -> Job:
+    """Everything a job does before its Trainer: config.yaml, the seed, the data, the module,
+    the trackers, the callbacks and the record, in the order that fixes the random stream."""
     quiet_third_party_notices()
     checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)  # before anything is written
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -231,21 +262,37 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
         for name, spec in (cfg.get(group) or {}).items():
             with naming_the_key(f"{group}.{name}", getattr(settings, group)[name]):
                 configured.append((f"{group}.{name}", instantiate(spec)))
+    configured, averaging = averaging_last(configured, settings)  # one set of weights
+    if averaging is not None:
+        static["weight_averaging"] = averaging
+    pruning = None  # a trial of an Optuna study: it reports each epoch (the averaged weights'
+    if cfg.get("hparams_search"):  # score under EMA) and may stop the run
+        with naming_the_key("hparams_search", settings.hparams_search):
+            pruning = instantiate(cfg.hparams_search)
+        configured.append(("hparams_search", pruning))
     check_monitors(module, configured)  # before training: Lightning would find out after an epoch
     callbacks: list[Any] = [EpochRowsCheckpoint(), *(callback for _, callback in configured)]
     if checkpoint is not None:
         static["resumed_from"] = str(checkpoint)
     rules = instantiate(cfg.verdict) if cfg.get("verdict") else None
-    callbacks.append(RunRecord(output_dir / "summary.json", static, rules))
+    callbacks.append(RunRecord(output_dir / "summary.json", static, rules, pruning))
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     callbacks.append(RngStateCheckpoint())  # exact resume, with EpochRowsCheckpoint
     record = EpochCSVLogger(output_dir / "metrics.csv")
-    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
+    return Job(datamodule, module, callbacks, record, trackers, checkpoint)
+
+
+def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    job = assemble(cfg, output_dir)
+    record, trackers = job.record, job.trackers
+    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=job.callbacks)
     if trainer.fast_dev_run:  # Lightning swaps every logger for a dummy: the local record stays
         trainer.loggers = [record]
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+        trainer.fit(
+            job.module, datamodule=job.datamodule, ckpt_path=job.checkpoint, weights_only=True
+        )
     except Diverged as diverged:  # RunRecord has recorded it: a result, not a crash
         log.warning(f"run diverged: {diverged}; the record ends with the last good epoch")
     finally:
@@ -253,6 +300,11 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
             finish_wandb(tracker)
     if not trainer.is_global_zero:
         return None
+    return report(output_dir)
+
+
+def report(output_dir: Path) -> dict[str, Any]:
+    """The final summary.json, and its console table."""
     summary = json.loads((output_dir / "summary.json").read_text())
     files = {"metrics": output_dir / "metrics.csv", "summary": output_dir / "summary.json"}
     paths = {"run dir": str(output_dir)}

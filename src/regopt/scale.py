@@ -1,5 +1,5 @@
 """Settings that depend on how a job was launched: threads per job, the DDP launch method, the
-progress bar."""
+progress bar, resuming a job that SLURM requeued."""
 
 from __future__ import annotations
 
@@ -43,8 +43,10 @@ def threads_for_job(setting: int | str | None, cpu_count: int | None = None) -> 
     if "n_jobs" in launcher:  # joblib
         n_jobs = int(launcher.n_jobs)
         concurrent = cpus if n_jobs < 0 else n_jobs
-    elif launcher.get("cpus_per_task"):  # submitit
-        return int(launcher.cpus_per_task)
+    elif launcher.get("cpus_per_task") or launcher.get("cpus_per_gpu"):  # submitit: per process
+        return int(launcher.get("cpus_per_task") or launcher.cpus_per_gpu)
+    elif "ray" in launcher:  # hydra-ray-launcher: the CPUs Ray reserves for each job's task
+        return int((launcher.ray.get("remote") or {}).get("num_cpus") or 1)
     return max(1, cpus // max(1, concurrent))
 
 
@@ -65,15 +67,39 @@ def restore_start_method() -> None:
         multiprocessing.set_start_method("spawn", force=True)
 
 
+def slurm_tasks() -> int:
+    """The processes srun started for this job (0 outside SLURM)."""
+    return int(os.environ.get("SLURM_NTASKS", "0") or 0)
+
+
 def adapt_strategy_for_sweeps(trainer_cfg: DictConfig) -> None:
     """In a multirun, Lightning's `ddp` re-runs the whole command (the sweep) in each child process:
     extra output dirs and jobs run twice. `ddp_spawn` starts its workers from the job itself, so it
-    is used instead there. Under SLURM the processes come from srun and `ddp` is kept."""
-    under_slurm = "SLURM_NTASKS" in os.environ
-    if trainer_cfg.get("strategy") == "ddp" and is_multirun() and not under_slurm:
+    is used instead there. Under SLURM with several tasks the processes come from srun, one per
+    task, and Lightning's SLURM environment joins them: `ddp` is kept, and `ddp_spawn` (which would
+    spawn more in every task) becomes `ddp`."""
+    strategy, tasks = trainer_cfg.get("strategy"), slurm_tasks()
+    if strategy == "ddp" and is_multirun() and not tasks:
         log.info("multirun: using strategy=ddp_spawn instead of ddp (one output dir per job)")
         with open_dict(trainer_cfg):
             trainer_cfg.strategy = "ddp_spawn"
+    elif strategy == "ddp_spawn" and tasks > 1:
+        log.info(
+            f"SLURM: {tasks} tasks, using strategy=ddp instead of ddp_spawn (srun's processes)"
+        )
+        with open_dict(trainer_cfg):
+            trainer_cfg.strategy = "ddp"
+
+
+def requeued_resume(setting: str | None) -> str | None:
+    """`resume` for this start: a SLURM job that was requeued (preempted, or signalled before its
+    time limit: Lightning's auto-requeue, submitit's) continues its run as `resume=auto` would,
+    with no flag from the user; an explicit setting is kept."""
+    restarts = int(os.environ.get("SLURM_RESTART_COUNT", "0") or 0)
+    if setting is None and restarts > 0:
+        log.info(f"SLURM requeued this job (restart {restarts}): resume=auto")
+        return "auto"
+    return setting
 
 
 def progress_bar(setting: bool | None, callbacks: Sequence[Any] = ()) -> bool:

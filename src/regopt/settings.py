@@ -80,6 +80,8 @@ class RunSettings:
         default_factory=dict
     )
     verdict: Annotated[Mapping | None, Node(may_be_empty=True)] = None
+    # hparams_search=optuna: the study a job reports to (regopt.search.pruning.StudyPruning)
+    hparams_search: Annotated[Mapping | None, Node(may_be_empty=True)] = None
     threads: PositiveInt | Literal["auto"] | None = "auto"
     resume: Literal["auto", "newest_readable", "none"] | None = None
     divergence_check: Literal["auto", "step", "deferred"] = "auto"

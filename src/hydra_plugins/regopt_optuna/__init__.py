@@ -1,1 +1,1 @@
-"""regopt's resumable Optuna sweeper. Hydra loads sweeper classes only from `hydra_plugins`."""
+"""regopt's Optuna sweeper. Hydra loads sweeper classes only from `hydra_plugins`."""

@@ -4,8 +4,10 @@ constructors check is refused in one line naming the key (regopt.config.construc
 Built here: the root schedule and each regulariser's, the data module (its constructor checks
 its settings against its data set; nothing is loaded), the regularisers, the optimiser on one
 dummy parameter (through regopt's own factory, as the run builds it) and the learning-rate
-scheduler on that optimiser, the verdict's rules, and the Trainer (without loggers, callbacks or
-plugins, its notices silenced: Lightning checks `devices`, `accelerator` and `strategy` there).
+scheduler on that optimiser, the verdict's rules, the search's pruning callback with its pruner
+(nothing opens the study), and the Trainer (without loggers, callbacks or plugins, its notices
+silenced: Lightning checks `devices`, `accelerator` and `strategy` there); an optimiser that needs
+its closure more than once (SAM) is checked against the Trainer's accumulation and precision.
 The model (it needs the data's sizes), callbacks and loggers are built by the pipeline under
 `naming_the_key`.
 """
@@ -20,6 +22,7 @@ from typing import Any
 from hydra.utils import instantiate
 from torch import nn
 
+from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import build
 from regopt.objective import build_regularizer
 from regopt.optim.factory import OptimizerFactory
@@ -38,16 +41,44 @@ def build_cheap_objects(tree: dict[str, Any]) -> None:
             build(f"{where}.schedule", own, lambda node: merged_schedule(root_schedule, node))
         build(where, spec, lambda node: build_regularizer(node, root_schedule))
     dummy = nn.Linear(1, 1)
+    if isinstance(tree["optimizer"].get("base"), dict):  # optimizer=sam: the base names its keys
+        base = tree["optimizer"]["base"]
+        build("optimizer.base", base, lambda node: OptimizerFactory.from_config(node)(dummy))
     optimizer = build(
         "optimizer", tree["optimizer"], lambda node: OptimizerFactory.from_config(node)(dummy)
     )
+    check_closure_calls(optimizer, tree.get("trainer") or {})
     if tree.get("scheduler"):
         build("scheduler", tree["scheduler"], lambda node: instantiate(node)(optimizer))
     if tree.get("verdict"):
         build("verdict", tree["verdict"], instantiate)
+    if tree.get("hparams_search"):  # the pruner's own checks; nothing opens the storage
+        build("hparams_search", tree["hparams_search"], instantiate)
     if tree.get("trainer"):
         with quiet_lightning():
             build("trainer", tree["trainer"], _trainer)
+
+
+def check_closure_calls(optimizer: Any, trainer: dict[str, Any]) -> None:
+    """An optimiser that evaluates Lightning's closure more than once per step (SAM) cannot
+    re-evaluate gradients accumulated over earlier batches, nor run under 16-bit AMP, whose
+    GradScaler steps without a closure: both are refused here, before training."""
+    calls = getattr(optimizer, "closure_calls", 1)
+    if calls == 1:
+        return
+    what = f"optimizer {type(optimizer).__name__} evaluates the loss {calls} times per step"
+    accumulate = trainer.get("accumulate_grad_batches", 1)
+    if accumulate != 1:
+        raise ConfigError(
+            f"trainer.accumulate_grad_batches={accumulate}: {what} and cannot repeat the earlier "
+            "batches of an accumulated gradient; allowed: 1 with it (raise data.batch_size instead)"
+        )
+    precision = str(trainer.get("precision", "32"))
+    if precision in ("16", "16-mixed"):
+        raise ConfigError(
+            f"trainer.precision={precision!r}: {what}, and 16-bit AMP's GradScaler steps without "
+            "a closure; allowed with it: 32, 64, bf16-mixed"
+        )
 
 
 def _trainer(node: dict[str, Any]) -> Any:

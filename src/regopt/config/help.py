@@ -27,8 +27,9 @@ prints the composed config and trains nothing.
   regopt-train optimizer=sgd 'regularizer=[l1,l2]' regularizer.l1.weight=1e-4
   regopt-train -m optimizer=sgd,adam seed=0,1,2               a sweep (Hydra multirun)
   regopt-train -m experiment=l2_vs_weight_decay               a prepared experiment
+  regopt-train hparams_search=optuna hparams_search/pruner=hyperband   a pruned Optuna study
 
-Docs: README.md, docs/architecture.md, docs/reliability.md.
+Docs: README.md, docs/architecture.md, docs/reliability.md, docs/search.md.
 """
 # Hydra's own groups that regopt adds options to; Hydra and its installed plugins add more.
 HYDRA_GROUPS = ("hydra/launcher", "hydra/sweeper")

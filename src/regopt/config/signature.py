@@ -139,7 +139,8 @@ def check_node(
                 f"allowed keys: {allowed}"
             )
         if isinstance(value, Mapping) and "_target_" in value:
-            check_node(value, full)  # a nested object: its own target decides
+            if key not in (extra or {}):  # an extra key's node is checked by its own annotation
+                check_node(value, full)  # a nested object: its own target decides
             continue
         check_value(value, parameters.get(key, Any), full)
     return target

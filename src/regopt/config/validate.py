@@ -105,11 +105,24 @@ def check_group(value: Any, node: Node, where: str) -> None:
         if not isinstance(entry, dict) or "_target_" not in entry:
             raise ConfigError(
                 f"{full}={show(entry)} is not allowed; allowed: a mapping with a _target_"
+                f"{_option_hint(full, entry)}"
             )
         check_node(entry, full, {k: Any for k in extra}, node.supplied)
         for key, annotation in extra.items():
             if key in entry:
                 check_key(entry[key], annotation, f"{full}.{key}")
+
+
+def _option_hint(where: str, value: Any) -> str:
+    """`optimizer.base=adam` names an option of a group: say how Hydra selects it there."""
+    from regopt.config.cli_errors import CONFIG_DIR
+
+    group = where.split(".")[0]
+    if "." not in where or not isinstance(value, str) or not (CONFIG_DIR / group).is_dir():
+        return ""
+    if not (CONFIG_DIR / group / f"{value}.yaml").is_file():
+        return ""
+    return f" (select an option of '{group}' there with {group}@{where}={value})"
 
 
 def check_arguments(value: Any, args_of: ArgsOf, where: str) -> None:

@@ -22,20 +22,22 @@ Rules (docs/diagnostics.md explains the choices). `val` is the validation loss p
 7. Otherwise **none**: no overfitting within the run's epochs (a rise that began fewer than `p`
    epochs before the end is named, but not called overfitting).
 
-Sentences count epochs trained, not validations (with `check_val_every_n_epoch=20`, 400 epochs are
-20 validations).
+When `diagnostics=sharpness` ran, the verdict ends with whether the top Hessian eigenvalue agrees
+(regopt.diagnostics.sharpness_verdict). Sentences count epochs trained, not validations (with
+`check_val_every_n_epoch=20`, 400 epochs are 20 validations).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
 
 from regopt.config.signature import checked
+from regopt.diagnostics.sharpness_verdict import sharpness_opinion
 from regopt.ranges import Fraction, OddPositiveInt, Positive, PositiveInt
 
 TRAIN_KEYS = ("train_eval/loss", "train/loss_data", "train/loss")
@@ -54,7 +56,9 @@ class VerdictRules:
 
 @dataclass(frozen=True)
 class Diagnosis:
-    kind: str  # overfitting | improving | none | underfitting | unstable | diverged | too_short
+    # overfitting | improving | none | underfitting | unstable | diverged | too_short; and, from
+    # the record (regopt.record.summary): pruned (an Optuna study stopped it), fast_dev_run
+    kind: str
     verdict: str
     onset_epoch: int | None = None
     min_epoch: int | None = None  # epoch of the smoothed validation minimum
@@ -62,10 +66,14 @@ class Diagnosis:
     train_fall: float | None = None  # 1 - t_end / smoothed train at the minimum
     val_recent_fall: float | None = None  # 1 - v_end / smoothed best before the last p epochs
     patience: int | None = None  # p: the epochs a rise must last (capped at a third of the run)
+    sharpness: dict[str, Any] | None = None  # whether the curvature agrees (sharpness_verdict)
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers behind the verdict (the verdict and onset are summary.json's own keys)."""
-        return {k: v for k, v in asdict(self).items() if k not in ("verdict", "onset_epoch")}
+        out = {k: v for k, v in asdict(self).items() if k not in ("verdict", "onset_epoch")}
+        if out["sharpness"] is None:
+            del out["sharpness"]
+        return out
 
 
 def running_median(values: np.ndarray, window: int) -> np.ndarray:
@@ -102,8 +110,15 @@ def curves_from_rows(
 
 
 def diagnose_rows(rows: Sequence[dict[str, float]], rules: VerdictRules | None = None) -> Diagnosis:
+    """The verdict of a run's rows, with sharpness's opinion when it was measured."""
+    rules = rules or VerdictRules()
     epochs_run = max((int(r["epoch"]) + 1 for r in rows if "epoch" in r), default=0)
-    return diagnose(*curves_from_rows(rows), rules=rules or VerdictRules(), epochs_run=epochs_run)
+    diagnosis = diagnose(*curves_from_rows(rows), rules=rules, epochs_run=epochs_run)
+    opinion = sharpness_opinion(diagnosis.kind, diagnosis.min_epoch, rows, rules.min_rise)
+    if opinion is None:
+        return diagnosis
+    clause, numbers = opinion
+    return replace(diagnosis, verdict=diagnosis.verdict + clause, sharpness=numbers)
 
 
 def effective_patience(rules: VerdictRules, epochs_run: int) -> int:

@@ -5,14 +5,15 @@ Weight decay applies to the parameters picked by the same rule the penalties use
 Whether the decay is coupled (added to the gradient, as torch's SGD, Adam, RMSprop and Adagrad do:
 an L2 penalty in the update) or decoupled (a shrink beside the step: AdamW always, any other
 optimiser with `decoupled_weight_decay: true`, see regopt.optim.decoupled) is recorded by
-`weight_decay_kind`.
+`weight_decay_kind`. A node with a `base` (optimizer=sam) wraps the optimiser its base node
+builds (regopt.optim.sam): the wrapper's own keys are its strength, the rest are the base's.
 """
 
 from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import torch
 from omegaconf import DictConfig, OmegaConf
@@ -21,6 +22,13 @@ from torch import nn
 from regopt.optim.decoupled import GROUP_KEY, with_decoupled_weight_decay
 from regopt.params import select_parameters
 from regopt.ranges import ParamsRule
+from regopt.settings import Node
+
+# the base optimiser's node, checked as `optimizer` itself is (regopt.settings.RunSettings)
+BaseNode = Annotated[
+    dict[str, Any] | None,
+    Node(extra="regopt.optim.factory:OptimizerFactory", supplied=("params",), may_be_empty=True),
+]
 
 
 def parameter_groups(
@@ -44,7 +52,9 @@ class OptimizerFactory:
     """Turns a model's parameter groups into an optimiser; built from `cfg.optimizer`.
 
     Its keyword-only parameters are the keys of `cfg.optimizer` that regopt consumes beside the
-    optimiser's own (the config check reads them from this signature: RESERVED_KEYS).
+    optimiser's own (the config check reads them from this signature: RESERVED_KEYS). With a
+    `base` node, `make` takes the base's optimiser instead of parameter groups, and the weight
+    decay settings are the base's.
     """
 
     def __init__(
@@ -53,8 +63,20 @@ class OptimizerFactory:
         *,
         weight_decay_params: ParamsRule = "weights",
         decoupled_weight_decay: bool = False,
+        base: BaseNode = None,
     ) -> None:
         self.make = make
+        self.base = None if base is None else OptimizerFactory.from_config(base)
+        if self.base is not None and self.base.base is not None:
+            raise ValueError(
+                f"base={self.base.algorithm.__name__} wraps an optimiser itself; allowed: one that "
+                "steps on its own (optimizer@optimizer.base=momentum, adam, ...)"
+            )
+        if self.base is not None and (weight_decay_params != "weights" or decoupled_weight_decay):
+            raise ValueError(
+                "weight decay belongs to the base optimiser: set "
+                "optimizer.base.weight_decay_params or optimizer.base.decoupled_weight_decay"
+            )
         self.weight_decay_params = weight_decay_params
         self.decoupled_weight_decay = bool(decoupled_weight_decay)
 
@@ -77,6 +99,8 @@ class OptimizerFactory:
 
     @property
     def weight_decay(self) -> float:
+        if self.base is not None:
+            return self.base.weight_decay
         return float(self.options.get("weight_decay", 0.0))
 
     @property
@@ -86,10 +110,14 @@ class OptimizerFactory:
 
     @property
     def weight_decay_kind(self) -> str:
+        if self.base is not None:
+            return self.base.weight_decay_kind
         decoupled = self.natively_decoupled or self.decoupled_weight_decay
         return "decoupled" if decoupled else "coupled"
 
     def describe(self) -> dict[str, Any]:
+        if self.base is not None:  # the wrapper's own settings, beside the base's
+            return {**self.base.describe(), "wrapper": self.algorithm.__name__, **self.options}
         return {
             "type": self.algorithm.__name__,
             "lr": self.options.get("lr"),
@@ -100,6 +128,8 @@ class OptimizerFactory:
 
     def __call__(self, model: nn.Module) -> torch.optim.Optimizer:
         """The optimiser of `model`'s parameters (the config check builds one on a dummy)."""
+        if self.base is not None:
+            return self.make(self.base(model))
         if not self.decoupled_weight_decay or self.natively_decoupled:
             return self.make(parameter_groups(model, self.weight_decay, self.weight_decay_params))
         groups = parameter_groups(

@@ -84,3 +84,23 @@ def choose_checkpoint(setting: str, checkpoints: Path) -> Path | None:
         )
     # furthest into training; on a tie the first in `found` order (last.ckpt before the others)
     return max(readable, key=lambda c: (c.epoch, c.step)).path
+
+
+def newest_hpc_checkpoint(run_dir: Path) -> Path | None:
+    """Lightning's newest `hpc_ckpt_<n>.ckpt` in `run_dir` (what it saves when SLURM signals a job
+    with auto-requeue), checked to load; None when there is none."""
+    numbered = [
+        (int(p.stem.rsplit("_", 1)[1]), p)
+        for p in run_dir.glob("hpc_ckpt_*.ckpt")
+        if p.stem.rsplit("_", 1)[1].isdigit()
+    ]
+    if not numbered:
+        return None
+    newest = max(numbered)[1]
+    reason = read_error(newest)
+    if reason is not None:
+        raise UnreadableCheckpoint(
+            f"resume: {newest} is unreadable ({reason}); the run dir is left as it was; "
+            "allowed: another run dir"
+        )
+    return newest

@@ -8,7 +8,7 @@ from typing import Any
 
 from regopt.record.atomic import write_json_atomic
 
-FINISHED = ("failed", "diverged", "completed")
+FINISHED = ("failed", "diverged", "completed", "pruned")
 
 
 def mark_failed(path: Path, error: BaseException, *, stale: bool = False) -> None:

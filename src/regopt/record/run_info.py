@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 from importlib import metadata
@@ -56,3 +57,21 @@ def hydra_runtime() -> tuple[dict[str, Any], list[str]]:
     hydra_cfg = HydraConfig.get()
     choices = OmegaConf.to_container(hydra_cfg.runtime.choices, resolve=True)
     return dict(choices), list(hydra_cfg.overrides.task)
+
+
+SLURM_KEYS = {
+    "job_id": "SLURM_JOB_ID",
+    "array_job_id": "SLURM_ARRAY_JOB_ID",
+    "array_task_id": "SLURM_ARRAY_TASK_ID",
+    "restart_count": "SLURM_RESTART_COUNT",
+    "tasks": "SLURM_NTASKS",
+    "nodes": "SLURM_JOB_NUM_NODES",
+    "partition": "SLURM_JOB_PARTITION",
+}
+
+
+def slurm_job() -> dict[str, str] | None:
+    """The SLURM job that runs this one (its ids: `scontrol show job`, `sacct -j`), or None."""
+    if "SLURM_JOB_ID" not in os.environ:
+        return None
+    return {key: os.environ[name] for key, name in SLURM_KEYS.items() if name in os.environ}

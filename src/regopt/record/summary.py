@@ -74,6 +74,13 @@ def diagnosis_for(
             f"fast_dev_run: {batches} of training and of validation ran, a check of the code; "
             "no curve to judge",
         )
+    if status == "pruned":  # its own outcome: the study stopped it, the curve was cut short
+        at = extra.get("pruned_at") or {}
+        return Diagnosis(
+            "pruned",
+            f"pruned at epoch {at.get('epoch')} by the study's pruner "
+            f"({MONITOR} {at.get(MONITOR, float('nan')):.4g}): no curve to judge",
+        )
     if status == "diverged":
         at = extra.get("diverged_at") or {}
         return Diagnosis(
@@ -85,17 +92,23 @@ def diagnosis_for(
 
 
 class RunRecord(Callback):
-    """Writes summary.json at the start (`running`) and at the end (`completed`, `diverged`,
-    `failed`, `interrupted` by Ctrl-C or SIGTERM) of fitting, on the global-zero process only.
-    At the end it holds the overfitting
-    verdict (`onset_epoch`, `verdict`, and the numbers behind them in `diagnosis`)."""
+    """Writes summary.json at the start (`running`) and at the end (`completed`, `pruned` by an
+    Optuna study, `diverged`, `failed`, `interrupted` by Ctrl-C or SIGTERM) of fitting, on the
+    global-zero process only. At the end it holds the overfitting verdict (`onset_epoch`,
+    `verdict`, and the numbers behind them in `diagnosis`). `pruning`: the study's callback
+    (regopt.search.pruning), whose `pruned_at` says the fit ended because the study stopped it."""
 
     def __init__(
-        self, path: str | Path, static: dict[str, Any], rules: VerdictRules | None = None
+        self,
+        path: str | Path,
+        static: dict[str, Any],
+        rules: VerdictRules | None = None,
+        pruning: Any = None,
     ) -> None:
         self.path = Path(path)
         self.static = static
         self.rules = rules or VerdictRules()
+        self.pruning = pruning
         self._start = time.perf_counter()
         self._before = 0.0  # seconds of earlier starts, up to the checkpoint this one resumed
 
@@ -141,7 +154,11 @@ class RunRecord(Callback):
         self._write(trainer, pl_module, "running")
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._write(trainer, pl_module, "completed")
+        pruned_at = getattr(self.pruning, "pruned_at", None)
+        if pruned_at is not None:
+            self._write(trainer, pl_module, "pruned", pruned_at=pruned_at)
+        else:
+            self._write(trainer, pl_module, "completed")
 
     def on_diverged(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, diverged: Diverged

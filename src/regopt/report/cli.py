@@ -93,8 +93,10 @@ def build_report(
     baseline: Sequence[str] = (),
     train_target: float | None = None,
     val_target: float | None = None,
+    study_dir: Path | None = None,
 ) -> dict[str, Path]:
     """Writes report.md, report.csv, runs.csv and the figures into `out`; returns their paths.
+    `study_dir`: a sweep dir whose Optuna study gets its own section (regopt.report.study).
     ValueError (one line) for a `baseline` that names no swept key or value."""
     swept = swept_keys(runs)
     keys = [k for k in swept if k not in over]
@@ -145,6 +147,12 @@ def build_report(
     if base:
         parts += effects_section(effects, names, base, unit)
         parts += axes_section(groups, keys, targets)
+    if study_dir is not None:
+        from regopt.report.study import study_section
+
+        study_parts, study_images = study_section(study_dir, out, figures)
+        parts += study_parts
+        written.update(study_images)
     parts += run_tables(runs, groups, keys, swept, over, images)
     write_text_atomic(written["report.md"], "\n\n".join(parts) + "\n")
     return written
@@ -175,6 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.baseline,
             args.train_target,
             args.val_target,
+            study_dir=args.path,
         )
     except ValueError as error:  # a --baseline that names no swept key or value
         print(f"regopt-report: {error}", file=sys.stderr)

@@ -26,10 +26,10 @@ from regopt.interrupt import STOP_SIGNALS, SweepStop, resume_command
 from regopt.record.run_dir import status_of
 from regopt.sweep.plan import planned_jobs
 
-ENDED = ("completed", "failed", "diverged", "interrupted")
+ENDED = ("completed", "pruned", "failed", "diverged", "interrupted")
 ALWAYS_SHOWN = ("completed", "failed", "diverged")  # in every tally; other statuses when present
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
-OPTUNA_SWEEPER = "hydra_plugins.regopt_optuna.resumable_sweeper.ResumableOptunaSweeper"
+OPTUNA_SWEEPER = "hydra_plugins.regopt_optuna.sweeper.OptunaSweeper"
 
 
 def tally_text(statuses: list[str]) -> str:
