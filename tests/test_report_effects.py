@@ -138,6 +138,9 @@ def test_time_to_target_counted_as_a_plain_loop_would(sweep: Path) -> None:
     with open(sweep / "runs.csv") as handle:
         runs = list(csv.DictReader(handle))
     assert len(runs) == 18
+    # each path leads to its run from where runs.csv lies, wherever the sweep dir is
+    assert all(not Path(r["path"]).is_absolute() for r in runs)
+    assert all((sweep / r["path"] / "summary.json").is_file() for r in runs)
     for run in runs:
         train, _ = curves(run["regularizer"], run["optimizer"], int(run["seed"]))
         epoch = first_at_or_below(train, target)

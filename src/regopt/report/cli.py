@@ -141,7 +141,7 @@ def build_report(
             x_name = f"{unit}_to_train_target"
             written["plane"] = plane(runs, *plane_keys, swept, base, x_name, out / "plane.png")
     write_text_atomic(written["report.csv"], groups_csv(groups, keys, effects, base))
-    write_text_atomic(written["runs.csv"], runs_csv(runs, swept))
+    write_text_atomic(written["runs.csv"], runs_csv(runs, swept, out))
     images = [p for p in written.values() if p.suffix == ".png"]
     parts = grid_section(runs, keys, swept, over, pair, metric)
     if base:

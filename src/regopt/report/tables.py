@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 from regopt.report.aggregate import (
     CONVERGENCE_METRICS,
@@ -209,7 +211,9 @@ def _effect_csv(interval: Interval | None) -> list[str]:
     ]
 
 
-def runs_csv(runs: Sequence[Run], keys: Sequence[str]) -> str:
+def runs_csv(runs: Sequence[Run], keys: Sequence[str], out: Path) -> str:
+    """One row per run; `path` is the run dir relative to `out`, where runs.csv is written, so
+    the table still points at its runs when the sweep dir moves or is copied with them."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["run", *keys, "status", *METRICS, "verdict_kind", "verdict", "path"])
@@ -222,7 +226,7 @@ def runs_csv(runs: Sequence[Run], keys: Sequence[str]) -> str:
                 *(_run_csv(run, m) for m in METRICS),
                 verdict_kind(run),
                 _verdict(run),
-                str(run.path),
+                os.path.relpath(run.path.resolve(), out.resolve()),
             ]
         )
     return buffer.getvalue()
