@@ -123,7 +123,7 @@ def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> di
 
 
 def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
-    choices, overrides = hydra_runtime()
+    choices, overrides = hydra_runtime(cfg.paths.get("output_dir"))
     factory = module.optimizer_factory
     name = choices.get("optimizer") or factory.algorithm.__name__.lower()
     optimizer = {"name": name, **factory.describe()}

@@ -1,0 +1,173 @@
+"""Which jobs of a launch train as stacks and which run on their own, and why (for the log).
+
+Each job's config is composed as Hydra's basic launcher composes it and resolved as its task will
+see it (its own run dir included); a job whose config fails regopt's check runs on its own (where
+it fails as it would under the basic launcher), so does a job with `resume` set (each continues
+its own checkpoint). The others are grouped by regopt.sweep.stacks and each group is cut to the
+size regopt.sweep.stack_budget allows. Light at import: torch only once a stack is planned.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+
+from regopt.sweep.stack_budget import (
+    StackBudget,
+    available_memory,
+    core_cache_bytes,
+    split_evenly,
+    stack_size,
+)
+from regopt.sweep.stacks import differing_keys, group_jobs
+
+log = logging.getLogger("regopt")
+
+
+@dataclass
+class Unit:
+    """Jobs (positions in the launch) that train together, or one job on its own."""
+
+    jobs: list[int]
+    why_alone: str | None = None  # for a job on its own: why it is not in a stack
+
+
+def job_config(sweep_config: DictConfig) -> DictConfig:
+    """The job's task config, resolved as `run_job` will give it (its output dir set the same
+    way); Hydra's config is the job's while it resolves, and put back after."""
+    config = copy.deepcopy(sweep_config)
+    previous = HydraConfig.instance().cfg
+    try:
+        HydraConfig.instance().set_config(config)
+        output_dir = os.path.join(
+            str(OmegaConf.select(config, "hydra.sweep.dir")),
+            str(OmegaConf.select(config, "hydra.sweep.subdir")),
+        )
+        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+            config.hydra.runtime.output_dir = os.path.abspath(output_dir)
+        HydraConfig.instance().set_config(config)
+        task = copy.deepcopy(config)
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        OmegaConf.resolve(task)
+        return task
+    finally:
+        HydraConfig.instance().cfg = previous
+
+
+def refusal(sweep_config: DictConfig, task: DictConfig) -> str | None:
+    """Why this job cannot join a stack before any grouping, or None."""
+    from regopt.config.cli_errors import ConfigError
+    from regopt.config.validate import validate_config
+
+    if task.get("resume") not in (None, "none"):
+        return f"resume={task.resume}: each job continues its own checkpoint"
+    previous = HydraConfig.instance().cfg
+    try:
+        HydraConfig.instance().set_config(sweep_config)
+        validate_config(task)
+    except ConfigError:
+        return "its config does not pass the check (it fails on its own, as it would alone)"
+    finally:
+        HydraConfig.instance().cfg = previous
+    return None
+
+
+def uses_gpu(task: DictConfig) -> bool:
+    accelerator = str(task.trainer.get("accelerator", "cpu"))
+    if accelerator in ("gpu", "cuda"):
+        return True
+    if accelerator == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def budget_for(task: DictConfig, settings: dict[str, Any]) -> StackBudget:
+    gpu = uses_gpu(task)
+    cache = settings["cpu_cache_bytes"]
+    if gpu or cache is None:
+        cache = None
+    elif cache == "auto":
+        cache = core_cache_bytes()
+    memory = int(available_memory(gpu) * float(settings["memory_fraction"]))
+    return StackBudget(int(settings["max_members"]), memory, None if cache is None else int(cache))
+
+
+def numbers_text(numbers: list[int]) -> str:
+    """`jobs 3-8` for consecutive job numbers, `jobs 0, 2, 4` otherwise, `job 5` for one."""
+    if len(numbers) == 1:
+        return f"job {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"jobs {numbers[0]}-{numbers[-1]}"
+    return "jobs " + ", ".join(map(str, numbers))
+
+
+def _engine() -> Any:
+    from regopt.stacked import engine
+
+    return engine
+
+
+def stacks_of(
+    group: list[int], tasks: list[DictConfig], settings: dict[str, Any], first: int
+) -> tuple[list[list[int]], str | None]:
+    """A group of 2+ jobs cut into stacks, or no stack and why its jobs run one by one."""
+    try:
+        engine = _engine()
+    except ImportError as error:
+        return [], f"no stacking engine ({error})"
+    members = [tasks[p] for p in group]
+    try:
+        per_member = engine.estimate_bytes(members) / len(members)
+    except engine.NotStackable as refused:
+        return [], f"not stackable: {refused}"
+    size, why = stack_size(per_member, len(group), budget_for(members[0], settings))
+    if size < 2:
+        return [], why
+    if why is not None:
+        log.info(
+            f"stacked: {numbers_text([first + p for p in group])} in stacks of at most "
+            f"{size}: {why}"
+        )
+    return split_evenly(group, size), None
+
+
+def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) -> list[Unit]:
+    """Stacks and single jobs, ordered by their first job; `first` is the first job's number."""
+    tasks = [job_config(config) for config in sweep_configs]
+    alone: dict[str, list[int]] = {}
+    candidates = []
+    for position, (config, task) in enumerate(zip(sweep_configs, tasks, strict=True)):
+        why = refusal(config, task)
+        if why is None:
+            candidates.append(position)
+        else:
+            alone.setdefault(why, []).append(position)
+    units = []
+    for found in group_jobs([tasks[p] for p in candidates]):
+        group = [candidates[i] for i in found]
+        stacks, why = stacks_of(group, tasks, settings, first) if len(group) > 1 else ([], None)
+        if not stacks:
+            why = why or "no other job differs from it in member keys only"
+            alone.setdefault(why, []).extend(group)
+        for stack in stacks:
+            differ = ", ".join(differing_keys([tasks[p] for p in stack])) or "nothing"
+            log.info(
+                f"stacked: {numbers_text([first + p for p in stack])} train as one stack "
+                f"of {len(stack)} (members differ in {differ})"
+            )
+            units.append(Unit(stack))
+    for why, positions in alone.items():
+        log.info(
+            f"stacked: {numbers_text([first + p for p in sorted(positions)])} run one by one: {why}"
+        )
+        units.extend(Unit([p], why) for p in positions)
+    return sorted(units, key=lambda unit: unit.jobs[0])
