@@ -28,6 +28,8 @@ from regopt.sweep.stack_budget import (
 from regopt.sweep.stacks import differing_keys, group_jobs
 
 log = logging.getLogger("regopt")
+CONFIG_REFUSED = "the config check refuses it (it fails on its own, as under the basic launcher)"
+ALONE = "no other job differs from it in member keys only"
 
 
 @dataclass
@@ -61,22 +63,20 @@ def job_config(sweep_config: DictConfig) -> DictConfig:
         HydraConfig.instance().cfg = previous
 
 
-def refusal(sweep_config: DictConfig, task: DictConfig) -> str | None:
-    """Why this job cannot join a stack before any grouping, or None."""
+def fails_check(sweep_config: DictConfig, task: DictConfig) -> bool:
+    """Whether regopt's config check refuses the job (checked under the job's Hydra config)."""
     from regopt.config.cli_errors import ConfigError
     from regopt.config.validate import validate_config
 
-    if task.get("resume") not in (None, "none"):
-        return f"resume={task.resume}: each job continues its own checkpoint"
     previous = HydraConfig.instance().cfg
     try:
         HydraConfig.instance().set_config(sweep_config)
         validate_config(task)
     except ConfigError:
-        return "its config does not pass the check (it fails on its own, as it would alone)"
+        return True
     finally:
         HydraConfig.instance().cfg = previous
-    return None
+    return False
 
 
 def uses_gpu(task: DictConfig) -> bool:
@@ -144,20 +144,21 @@ def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) 
     """Stacks and single jobs, ordered by their first job; `first` is the first job's number."""
     tasks = [job_config(config) for config in sweep_configs]
     alone: dict[str, list[int]] = {}
-    candidates = []
-    for position, (config, task) in enumerate(zip(sweep_configs, tasks, strict=True)):
-        why = refusal(config, task)
-        if why is None:
-            candidates.append(position)
-        else:
-            alone.setdefault(why, []).append(position)
+    resumed = [p for p, task in enumerate(tasks) if task.get("resume") not in (None, "none")]
+    if resumed:
+        alone[f"resume={tasks[resumed[0]].resume}: each job continues its own checkpoint"] = resumed
+    candidates = [p for p in range(len(tasks)) if p not in resumed]
     units = []
     for found in group_jobs([tasks[p] for p in candidates]):
         group = [candidates[i] for i in found]
+        if len(group) > 1:  # only a would-be stack is checked here; a single job checks itself
+            refused = [p for p in group if fails_check(sweep_configs[p], tasks[p])]
+            if refused:
+                alone.setdefault(CONFIG_REFUSED, []).extend(refused)
+            group = [p for p in group if p not in refused]
         stacks, why = stacks_of(group, tasks, settings, first) if len(group) > 1 else ([], None)
         if not stacks:
-            why = why or "no other job differs from it in member keys only"
-            alone.setdefault(why, []).extend(group)
+            alone.setdefault(why or ALONE, []).extend(group)
         for stack in stacks:
             differ = ", ".join(differing_keys([tasks[p] for p in stack])) or "nothing"
             log.info(
@@ -166,8 +167,8 @@ def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) 
             )
             units.append(Unit(stack))
     for why, positions in alone.items():
-        log.info(
-            f"stacked: {numbers_text([first + p for p in sorted(positions)])} run one by one: {why}"
-        )
-        units.extend(Unit([p], why) for p in positions)
+        if positions:
+            numbers = numbers_text([first + p for p in sorted(positions)])
+            log.info(f"stacked: {numbers} run one by one: {why}")
+            units.extend(Unit([p], why) for p in positions)
     return sorted(units, key=lambda unit: unit.jobs[0])
