@@ -102,16 +102,25 @@ class RegOptModule(pl.LightningModule):
     def training_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> Tensor:
         """One batch: the objective Lightning back-propagates. With the per-step check a
         non-finite objective raises here, before Lightning's backward and step."""
-        x, y = batch
-        inputs, targets = self.objective.transform_batch(x, self.task.targets(x, y))
-        outputs = self.model(inputs)
+        inputs, targets = self.training_batch(*batch)
+        return self.training_objective(self.model(inputs), targets)
+
+    def training_batch(self, x: Tensor, y: Tensor) -> tuple[Tensor, Tensor]:
+        """The batch as the model and the training data loss see it (the batch hooks: input
+        noise, mixup). Apart from the forward pass so that a stack of modules can batch it."""
+        return self.objective.transform_batch(x, self.task.targets(x, y))
+
+    def training_objective(self, outputs: Tensor, targets: Tensor) -> Tensor:
+        """The objective of one batch's outputs, checked (divergence) and added to the epoch
+        means."""
         terms = self.objective.training_terms(outputs, targets)
         if self._deferred:
             self._watch.note(terms.total)
         else:
             self._stop_if_not_finite(terms.total)
         metrics = self.task.metrics(outputs, targets)
-        self._train_means.add([terms.total, terms.data, *terms.penalty_values(), *metrics], len(x))
+        values = [terms.total, terms.data, *terms.penalty_values(), *metrics]
+        self._train_means.add(values, len(outputs))
         return terms.total
 
     def optimizer_step(
@@ -190,8 +199,11 @@ class RegOptModule(pl.LightningModule):
 
     def validation_step(self, batch: tuple[Tensor, Tensor], batch_idx: int) -> None:
         x, y = batch
+        self.validation_outputs(self.model(x), x, y)
+
+    def validation_outputs(self, outputs: Tensor, x: Tensor, y: Tensor) -> None:
+        """A validation batch's outputs, added to the epoch means."""
         targets = self.task.targets(x, y)
-        outputs = self.model(x)
         terms = self.objective.validation_terms(outputs, targets)
         metrics = self.task.metrics(outputs, targets)
         self._val_means.add([terms.data, *terms.penalty_values(), *metrics], len(x))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -209,7 +210,22 @@ def run(cfg: DictConfig) -> float | None:
     return summary["best"]["val/loss"]
 
 
-def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+@dataclass
+class Job:
+    """One job's parts before its Trainer: what `fit` trains and what records it. The stacked
+    engine (regopt.stacked) assembles one per member, so a member's record is a separate run's."""
+
+    datamodule: pl.LightningDataModule
+    module: RegOptModule
+    callbacks: list[Any]
+    record: EpochCSVLogger
+    trackers: list[Any]
+    checkpoint: Path | None
+
+
+def assemble(cfg: DictConfig, output_dir: Path) -> Job:
+    """Everything a job does before its Trainer: config.yaml, the seed, the data, the module,
+    the trackers, the callbacks and the record, in the order that fixes the random stream."""
     quiet_third_party_notices()
     checkpoint = resume_checkpoint(cfg.get("resume"), output_dir)  # before anything is written
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -240,12 +256,20 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
     callbacks.append(RunEnd(output_dir))  # after RunRecord: reads the final summary.json
     callbacks.append(RngStateCheckpoint())  # exact resume, with EpochRowsCheckpoint
     record = EpochCSVLogger(output_dir / "metrics.csv")
-    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=callbacks)
+    return Job(datamodule, module, callbacks, record, trackers, checkpoint)
+
+
+def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
+    job = assemble(cfg, output_dir)
+    record, trackers = job.record, job.trackers
+    trainer = build_trainer(cfg, logger=[record, *trackers], callbacks=job.callbacks)
     if trainer.fast_dev_run:  # Lightning swaps every logger for a dummy: the local record stays
         trainer.loggers = [record]
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
-        trainer.fit(module, datamodule=datamodule, ckpt_path=checkpoint, weights_only=True)
+        trainer.fit(
+            job.module, datamodule=job.datamodule, ckpt_path=job.checkpoint, weights_only=True
+        )
     except Diverged as diverged:  # RunRecord has recorded it: a result, not a crash
         log.warning(f"run diverged: {diverged}; the record ends with the last good epoch")
     finally:
@@ -253,6 +277,11 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
             finish_wandb(tracker)
     if not trainer.is_global_zero:
         return None
+    return report(output_dir)
+
+
+def report(output_dir: Path) -> dict[str, Any]:
+    """The final summary.json, and its console table."""
     summary = json.loads((output_dir / "summary.json").read_text())
     files = {"metrics": output_dir / "metrics.csv", "summary": output_dir / "summary.json"}
     paths = {"run dir": str(output_dir)}
