@@ -124,7 +124,7 @@ def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> di
 
 
 def describe_run(cfg: DictConfig, module: RegOptModule) -> dict[str, Any]:
-    choices, overrides = hydra_runtime(cfg.paths.get("output_dir"))
+    choices, overrides = hydra_runtime()
     factory = module.optimizer_factory
     name = choices.get("optimizer") or factory.algorithm.__name__.lower()
     optimizer = {"name": name, **factory.describe()}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import platform
 import subprocess
 from importlib import metadata
@@ -47,22 +46,13 @@ def git_state(directory: str | Path = ".") -> dict[str, Any]:
     return {"commit": commit, "dirty": bool(status) if status is not None else None}
 
 
-def hydra_runtime(output_dir: str | Path | None = None) -> tuple[dict[str, Any], list[str]]:
-    """Hydra's group choices and the command-line overrides; empty outside a Hydra app.
-
-    Given the job's run dir, they are that job's: Hydra's live config when it is the job's, else
-    the one Hydra saved in the dir (`.hydra/hydra.yaml`). A stacked sweep builds every member of
-    a stack while Hydra's config is the last member's (regopt.sweep.job_chain).
-    """
+def hydra_runtime() -> tuple[dict[str, Any], list[str]]:
+    """Hydra's group choices and the command-line overrides; empty outside a Hydra app."""
     from hydra.core.hydra_config import HydraConfig
     from omegaconf import OmegaConf
 
     if not HydraConfig.initialized():
         return {}, []
     hydra_cfg = HydraConfig.get()
-    if output_dir is not None and hydra_cfg.runtime.output_dir != os.path.abspath(output_dir):
-        saved = Path(output_dir) / str(hydra_cfg.output_subdir or ".hydra") / "hydra.yaml"
-        if saved.is_file():
-            hydra_cfg = OmegaConf.load(saved).hydra
     choices = OmegaConf.to_container(hydra_cfg.runtime.choices, resolve=True)
     return dict(choices), list(hydra_cfg.overrides.task)

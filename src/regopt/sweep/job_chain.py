@@ -5,20 +5,21 @@ overrides.yaml), the callbacks' `on_job_start` and `on_job_end`, and its `JobRet
 member gets them from it. A stack must see all its members' configs before it trains, so member
 k's task starts member k+1's `run_job`, and the innermost task trains the whole stack; then each
 task, from the innermost out, returns its own member's result, which its `run_job` hands to
-`on_job_end` and into its JobReturn. Each `run_job` restores Hydra's config of the job around it
-when it ends. Light: Hydra and OmegaConf only.
+`on_job_end` and into its JobReturn. The engine gets each member's whole config, its Hydra node
+included, so it builds each member under the member's own Hydra config (its group choices and
+overrides in its summary.json). Each `run_job` restores Hydra's config of the job around it when
+it ends. Light: Hydra and OmegaConf only.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from hydra.core.utils import JobReturn, run_job
 from hydra.types import HydraContext
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 LogFiles = list[tuple[str, logging.Formatter | None]]
 Fit = Callable[[list[DictConfig]], Sequence[float]]
@@ -77,10 +78,10 @@ class JobChain:
         )
 
     def _task(self, k: int) -> Callable[[DictConfig], float]:
-        def task(cfg: DictConfig) -> float:
-            member = copy.deepcopy(cfg)
-            OmegaConf.resolve(member)  # now, while Hydra's config is this member's (its run dir)
-            self.members.append(member)
+        def task(_: DictConfig) -> float:
+            # with its Hydra node (its run dir set by run_job): the engine builds each member
+            # under its own Hydra config, as run_job runs a job
+            self.members.append(self.configs[k])
             self.logs.append(log_files())
             if k + 1 < len(self.configs):
                 self.returns[k + 1] = self._run_job(k + 1)
