@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from conftest import CONF, read_metrics, read_summary, run_cli
 from regopt.config.resolvers import register_resolvers
@@ -100,3 +100,25 @@ def test_members_with_different_model_shapes_are_refused_naming_the_key(tmp_path
     with pytest.raises(NotStackable, match=r"^model\.widths differs"):
         fit_stack(members)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_memory_estimate_counts_optimiser_state_precision_and_members(tmp_path: Path):
+    """Adam keeps two tensors a parameter that SGD does not (torch's own state, counted on the
+    real model's parameters); float64 doubles float32; members add up."""
+    from hydra.utils import instantiate
+
+    from regopt.pipeline import build_module
+    from regopt.stacked.memory import estimate_bytes
+
+    def config(*overrides: str) -> DictConfig:
+        return job_config([*COMMON, *overrides], tmp_path / "x")
+
+    sgd, adam = config("optimizer=sgd"), config("optimizer=adam")
+    cfg = job_config([*COMMON, "logger=none"], tmp_path / "y")
+    cfg = OmegaConf.create({k: v for k, v in cfg.items() if k != "hydra"})
+    module = build_module(cfg, instantiate(cfg.data))
+    parameters = sum(p.numel() for p in module.model.parameters())
+    assert estimate_bytes([adam]) - estimate_bytes([sgd]) == 2 * parameters * 8
+    single = config("optimizer=adam", "trainer.precision=32-true")
+    assert estimate_bytes([adam]) == 2 * estimate_bytes([single])
+    assert estimate_bytes([adam, sgd, adam]) == 2 * estimate_bytes([adam]) + estimate_bytes([sgd])

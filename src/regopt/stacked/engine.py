@@ -46,7 +46,7 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
     does), so its summary.json records its own choices and overrides."""
     outer_hydra = HydraConfig.instance().cfg
     try:
-        jobs = [_job_config(cfg) for cfg in cfgs]
+        jobs = [job_config(cfg) for cfg in cfgs]
         check_stackable([cfg for cfg, _ in jobs])
         outer = torch.get_rng_state()
         members = []
@@ -62,7 +62,7 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
             HydraConfig.instance().set_config(outer_hydra)
 
 
-def _job_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig | None]:
+def job_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig | None]:
     """The job's config, resolved (under its own Hydra runtime config, when it has one), and
     that runtime config."""
     hydra = None
