@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import logging
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,10 +111,11 @@ def numbers_text(numbers: list[int]) -> str:
     return "jobs " + ", ".join(map(str, numbers))
 
 
-def _engine() -> Any:
-    from regopt.stacked import engine
+def _engine() -> tuple[type[Exception], Callable[[list[DictConfig]], int]]:
+    from regopt.stacked.engine import NotStackable
+    from regopt.stacked.memory import estimate_bytes
 
-    return engine
+    return NotStackable, estimate_bytes
 
 
 def stacks_of(
@@ -121,13 +123,13 @@ def stacks_of(
 ) -> tuple[list[list[int]], str | None]:
     """A group of 2+ jobs cut into stacks, or no stack and why its jobs run one by one."""
     try:
-        engine = _engine()
+        not_stackable, estimate_bytes = _engine()
     except ImportError as error:
         return [], f"no stacking engine ({error})"
     members = [tasks[p] for p in group]
     try:
-        per_member = engine.estimate_bytes(members) / len(members)
-    except engine.NotStackable as refused:
+        per_member = estimate_bytes(members) / len(members)
+    except not_stackable as refused:
         return [], f"not stackable: {refused}"
     size, why = stack_size(per_member, len(group), budget_for(members[0], settings))
     if size < 2:
@@ -169,6 +171,7 @@ def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) 
     for why, positions in alone.items():
         if positions:
             numbers = numbers_text([first + p for p in sorted(positions)])
-            log.info(f"stacked: {numbers} run one by one: {why}")
+            verb = "runs on its own" if len(positions) == 1 else "run one by one"
+            log.info(f"stacked: {numbers} {verb}: {why}")
             units.extend(Unit([p], why) for p in positions)
     return sorted(units, key=lambda unit: unit.jobs[0])
