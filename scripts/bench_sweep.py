@@ -146,10 +146,10 @@ def main() -> None:
                     flush=True,
                 )
             results[(grid, width)] = {name: runs[name] for name in LAUNCHERS}
-    report = render(results, epochs, (start_load, os.getloadavg()[0]))
+            report = render(results, epochs, (start_load, os.getloadavg()[0]))
+            if out is not None:  # after each width, so a stopped run leaves what it measured
+                write_between_markers(out, report, START, END)
     print(report)
-    if out is not None:
-        write_between_markers(out, report, START, END)
 
 
 if __name__ == "__main__":
