@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.utils import setup_globals
 from omegaconf import open_dict
 
 from conftest import CONF
 from regopt.config.resolvers import register_resolvers
-from regopt.sweep.stack_plan import plan
+from regopt.sweep.stack_plan import check_settings, plan
 
 SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_cache_bytes": 1 << 20}
 
@@ -47,3 +48,13 @@ def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(tmp_pa
     assert "job 12 runs on its own: the config check refuses it" in log
     assert "jobs 13-14 run one by one: stacking would be slower than running them in turn" in log
     assert "exceeds hydra.launcher.cpu_cache_bytes (1.0 MiB)" in log
+
+
+def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
+    from regopt.config.cli_errors import ConfigError
+
+    check_settings(SETTINGS)
+    check_settings({**SETTINGS, "cpu_cache_bytes": None})
+    for key, value in (("max_members", 0), ("memory_fraction", 1.5), ("cpu_cache_bytes", "big")):
+        with pytest.raises(ConfigError, match=f"hydra.launcher.{key}="):
+            check_settings({**SETTINGS, key: value})

@@ -23,7 +23,7 @@ from hydra.types import HydraContext, TaskFunction
 from omegaconf import DictConfig, open_dict
 
 from regopt.sweep.job_chain import JobChain, SkipJobStart, Unstacked
-from regopt.sweep.stack_plan import numbers_text, plan
+from regopt.sweep.stack_plan import check_settings, numbers_text, plan
 
 log = logging.getLogger("regopt")
 
@@ -68,6 +68,7 @@ class StackedLauncher(Launcher):
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
     ) -> Sequence[JobReturn]:
+        check_settings(self.settings)  # here, so a bad value ends in one line, exit code 2
         setup_globals()
         assert self.config is not None and self.hydra_context is not None
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
@@ -133,10 +134,9 @@ class StackedLauncher(Launcher):
 def fit_stack(cfgs: list[DictConfig]) -> list[float]:
     """The engine's fit, stopped by Ctrl-C or SIGTERM as a single job is (regopt.interrupt); a
     refusal before training leaves through every run_job as Unstacked."""
+    from regopt.interrupt import stop_signals_interrupt
     from regopt.stacked.engine import NotStackable
     from regopt.stacked.engine import fit_stack as fit
-
-    from regopt.interrupt import stop_signals_interrupt
 
     try:
         with stop_signals_interrupt():

@@ -18,6 +18,7 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
 
 from regopt.sweep.stack_budget import (
     StackBudget,
@@ -31,6 +32,7 @@ from regopt.sweep.stacks import differing_keys, group_jobs
 log = logging.getLogger("regopt")
 CONFIG_REFUSED = "the config check refuses it (it fails on its own, as under the basic launcher)"
 ALONE = "no other job differs from it in member keys only"
+NO_RESUME = (None, "none")
 
 
 @dataclass
@@ -39,6 +41,22 @@ class Unit:
 
     jobs: list[int]
     why_alone: str | None = None  # for a job on its own: why it is not in a stack
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """The launcher's own keys, refused in one line naming the key (Hydra checks their types)."""
+    from regopt.config.cli_errors import ConfigError
+
+    members, fraction = settings["max_members"], settings["memory_fraction"]
+    cache = settings["cpu_cache_bytes"]
+    if members < 1:
+        raise ConfigError(f"hydra.launcher.max_members={members}: allowed: a whole number >= 1")
+    if not 0 < fraction <= 1:
+        raise ConfigError(f"hydra.launcher.memory_fraction={fraction}: allowed: a number in (0, 1]")
+    if not (cache in ("auto", None) or (isinstance(cache, int) and cache > 0)):
+        raise ConfigError(
+            f"hydra.launcher.cpu_cache_bytes={cache!r}: allowed: auto, null or a byte count > 0"
+        )
 
 
 def job_config(sweep_config: DictConfig) -> DictConfig:
@@ -144,12 +162,18 @@ def stacks_of(
 
 def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) -> list[Unit]:
     """Stacks and single jobs, ordered by their first job; `first` is the first job's number."""
-    tasks = [job_config(config) for config in sweep_configs]
+    tasks: list[Any] = []
     alone: dict[str, list[int]] = {}
-    resumed = [p for p, task in enumerate(tasks) if task.get("resume") not in (None, "none")]
+    for position, config in enumerate(sweep_configs):
+        try:
+            tasks.append(job_config(config))
+        except OmegaConfBaseException:  # an interpolation that does not resolve: the check's
+            tasks.append(None)
+            alone.setdefault(CONFIG_REFUSED, []).append(position)
+    resumed = [p for p, t in enumerate(tasks) if t is not None and t.get("resume") not in NO_RESUME]
     if resumed:
         alone[f"resume={tasks[resumed[0]].resume}: each job continues its own checkpoint"] = resumed
-    candidates = [p for p in range(len(tasks)) if p not in resumed]
+    candidates = [p for p, t in enumerate(tasks) if t is not None and p not in resumed]
     units = []
     for found in group_jobs([tasks[p] for p in candidates]):
         group = [candidates[i] for i in found]
