@@ -15,11 +15,19 @@ import yaml
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
-from conftest import CONF, read_metrics, read_summary, run_cli
+from conftest import (
+    CONF,
+    options,
+    read_metrics,
+    read_summary,
+    regularizer_overrides,
+    regularizers,
+    run_cli,
+)
 from regopt.config.resolvers import register_resolvers
 from regopt.stacked.engine import NotStackable, fit_stack
 
-COMMON = [
+TINY = [
     "logger=none",
     "data=synthetic",
     "data.n_train=96",
@@ -27,11 +35,10 @@ COMMON = [
     "data.input_dim=16",
     "data.batch_size=32",
     "model.widths=[16,16]",
-    "trainer.max_epochs=5",
     "trainer.precision=64-true",
-    "~callbacks.model_checkpoint",
     "diagnostics.gradients.every_n_epochs=2",
 ]
+COMMON = [*TINY, "trainer.max_epochs=5", "~callbacks.model_checkpoint"]
 # mixed optimisers; penalties, dropout (a random forward pass), input noise and mixup (random
 # batches); the members without dropout share one batched forward pass
 SWEEP = ["optimizer=sgd,adam", "regularizer=[l2,dropout],[input_noise,mixup,label_smoothing]"]
@@ -122,3 +129,138 @@ def test_memory_estimate_counts_optimiser_state_precision_and_members(tmp_path: 
     single = config("optimizer=adam", "trainer.precision=32-true")
     assert estimate_bytes([adam]) == 2 * estimate_bytes([single])
     assert estimate_bytes([adam, sgd, adam]) == 2 * estimate_bytes([adam]) + estimate_bytes([sgd])
+
+
+REFUSED: dict[str, str] = {}  # option -> what NotStackable says (none of the shipped ones)
+
+
+def _grid_groups() -> dict[str, tuple[list[str], list[str]]]:
+    """Per option of conf/optimizer/ and conf/regularizer/: (the fixed overrides of its group,
+    its sweep value). Options that need the same overrides (kl: model=bayes_mlp) share a sweep."""
+    groups = {name: ([], f"optimizer={name}") for name in options("optimizer")}
+    for name in regularizers():
+        *needs, choice = regularizer_overrides(name, effect_settings=False)
+        groups[name] = (needs, choice)
+    return groups
+
+
+@pytest.fixture(scope="module")
+def grid(tmp_path_factory: pytest.TempPathFactory):
+    """One CLI multirun and one stack per group of options that need the same overrides,
+    made on first use: option -> (its member's run dir, its separate run's)."""
+    made: dict[tuple[str, ...], dict[str, tuple[Path, Path]]] = {}  # by (needs, directory)
+
+    def runs(option: str) -> tuple[Path, Path]:
+        needs, choice = _grid_groups()[option]
+        directory = choice.split("=")[0]
+        key = (*needs, directory)
+        if key not in made:
+            together = {
+                name: c
+                for name, (d, c) in _grid_groups().items()
+                if d == needs and c.startswith(f"{directory}=")
+            }
+            values = ",".join(c.split("=", 1)[1] for c in together.values())
+            root = tmp_path_factory.mktemp("grid")
+            jobs = separate_runs(root, [*needs, f"{directory}={values}"])
+            members = [job_config(o, root / "stack" / str(k)) for k, (o, _) in enumerate(jobs)]
+            fit_stack(members)
+            made[key] = {
+                name: (root / "stack" / str(k), separate)
+                for k, (overrides, separate) in enumerate(jobs)
+                for name, c in together.items()
+                if c in overrides
+            }
+        return made[key][option]
+
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("option", sorted(_grid_groups()))
+def test_every_optimiser_and_regulariser_trains_in_a_stack_as_in_its_separate_run(grid, option):
+    """Each option of conf/optimizer/ and conf/regularizer/ as a member of a stack (the others of
+    its directory beside it) against its separate CLI run; a refused option must be refused."""
+    if option in REFUSED:
+        needs, choice = _grid_groups()[option]
+        members = [job_config([*COMMON, *needs, choice], Path(f"/nonexistent/{option}"))]
+        with pytest.raises(NotStackable, match=REFUSED[option]):
+            fit_stack(members)
+        return
+    stacked, separate = grid(option)
+    assert_same_record(stacked, separate)
+
+
+@pytest.mark.slow
+def test_a_members_checkpoint_resumes_as_its_separate_run(tmp_path: Path):
+    """Members stopped after 2 of 4 epochs and resumed one by one (`resume=auto`, the
+    pipeline's own run) end with the record of an uninterrupted separate run: weights,
+    optimiser state, rows and random stream (dropout) are each member's own."""
+    from conftest import run_job
+
+    args = [*TINY, "trainer.max_epochs=2"]  # the default callbacks: checkpoints
+    members = [["optimizer=adam", "regularizer=[l2,dropout]"], ["optimizer=momentum", "seed=1"]]
+    fit_stack([job_config([*args, *m], tmp_path / "stack" / str(k)) for k, m in enumerate(members)])
+    for k, member in enumerate(members):
+        full = [*TINY, *member, "trainer.max_epochs=4"]
+        straight = tmp_path / "straight" / str(k)
+        run_job(full, straight)
+        resumed = run_job([*full, "resume=auto"], tmp_path / "stack" / str(k))
+        assert resumed["status"] == "completed" and resumed["resumed_from"].endswith("last.ckpt")
+        assert_same_record(tmp_path / "stack" / str(k), straight)
+
+
+@pytest.mark.slow
+def test_early_stopping_ends_one_member_and_the_other_goes_on(tmp_path: Path):
+    """Each member's own EarlyStopping: the one that stops improving ends (`completed`, at its
+    separate run's epoch), the other trains on, both as their separate runs."""
+    stopping = [
+        *TINY,
+        "trainer.max_epochs=6",
+        "callbacks=early_stopping",
+        "~callbacks.model_checkpoint",
+        "callbacks.early_stopping.patience=1",
+        "callbacks.early_stopping.min_delta=0.05",
+        "optimizer=adam",
+    ]
+    rates = ("1e-5", "1e-2")
+    members = [
+        job_config([*stopping, f"optimizer.lr={lr}"], tmp_path / "stack" / lr) for lr in rates
+    ]
+    fit_stack(members)
+    result = run_cli(
+        [
+            "-m",
+            *stopping,
+            f"optimizer.lr={','.join(rates)}",
+            f"hydra.sweep.dir={tmp_path / 'separate'}",
+        ],
+        tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    for k, lr in enumerate(rates):
+        assert_same_record(tmp_path / "stack" / lr, tmp_path / "separate" / str(k))
+    epochs = [read_summary(tmp_path / "stack" / lr)["epochs"] for lr in rates]
+    assert epochs[0] < epochs[1]  # the slow learner stopped first
+
+
+@pytest.mark.slow
+def test_each_member_has_its_own_wandb_run(tmp_path: Path):
+    """logger=wandb (offline): every member's run dir holds its own W&B run, named by its own
+    overrides, whose history is its own metrics.csv and whose summary is its own verdict."""
+    from regopt.tracking.offline_records import read_run
+
+    tiny = [o for o in COMMON if o != "logger=none"]
+    members = [["optimizer=sgd", "seed=0"], ["optimizer=adam", "seed=1"]]
+    fit_stack([job_config([*tiny, *m], tmp_path / str(k)) for k, m in enumerate(members)])
+    names = set()
+    for k in range(len(members)):
+        (record,) = (tmp_path / str(k)).glob("wandb/offline-run-*/run-*.wandb")
+        wandb_run = read_run(record)
+        assert wandb_run["finished"]
+        summary, rows = read_summary(tmp_path / str(k)), read_metrics(tmp_path / str(k))
+        assert wandb_run["summary"]["verdict"] == summary["verdict"]
+        history = {h["epoch"]: h["val/loss"] for h in wandb_run["history"] if "val/loss" in h}
+        assert [pytest.approx(history[r["epoch"]]) for r in rows] == [r["val/loss"] for r in rows]
+        names.add(wandb_run["run"]["name"])
+    assert len(names) == len(members)

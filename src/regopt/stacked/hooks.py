@@ -39,9 +39,10 @@ def is_monitoring(callback: Any) -> bool:
 def call_callbacks(member: Member, hook: str, *args: Any, monitoring: bool | None = None) -> None:
     """`hook` of the member's callbacks; `monitoring`: only those that monitor (True), only
     the others (False), or all (None), as Lightning splits `on_train_epoch_end`."""
-    for callback in member.callbacks:
-        if monitoring is None or is_monitoring(callback) == monitoring:
-            getattr(callback, hook)(member.trainer, member.module, *args)
+    with member.own_random_stream():  # a diagnostic's forward pass may sample (bayes_mlp)
+        for callback in member.callbacks:
+            if monitoring is None or is_monitoring(callback) == monitoring:
+                getattr(callback, hook)(member.trainer, member.module, *args)
 
 
 def end_member(member: Member, hook_args: tuple[Any, ...] = ()) -> None:
@@ -52,9 +53,9 @@ def end_member(member: Member, hook_args: tuple[Any, ...] = ()) -> None:
     member.finished = True
     for hook in ("on_train_end", "on_fit_end"):
         call_callbacks(member, hook)
-        getattr(member.module, hook)()
+        member.call(getattr(member.module, hook))
     call_callbacks(member, "teardown", "fit")
-    member.module.teardown("fit")
+    member.call(member.module.teardown, "fit")
     for logger in member.loggers:
         logger.finalize("success")
 

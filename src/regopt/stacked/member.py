@@ -111,7 +111,8 @@ class MemberTrainer:
     ) -> None:
         """The member's checkpoint, as Lightning writes a separate run's: its module's weights,
         its optimiser and scheduler, its callbacks' states, the shared loops' progress."""
-        checkpoint = self._checkpoints.dump_checkpoint(weights_only)
+        with self._member.own_random_stream():  # RngStateCheckpoint saves the member's stream
+            checkpoint = self._checkpoints.dump_checkpoint(weights_only)
         self._trainer.strategy.save_checkpoint(checkpoint, filepath, storage_options)
         self._trainer.strategy.barrier("MemberTrainer.save_checkpoint")
 
@@ -166,6 +167,11 @@ class Member:
             if outer_cuda is not None:
                 self.cuda_rng = torch.cuda.get_rng_state_all()
                 torch.cuda.set_rng_state_all(outer_cuda)
+
+    def call(self, hook: Any, *args: Any) -> Any:
+        """A hook of the member's module, drawing from the member's stream."""
+        with self.own_random_stream():
+            return hook(*args)
 
     # -- what the module logs, held until Lightning would hand it to the loggers ---------------
     def _log(self, name: str, value: Any, *args: Any, **kwargs: Any) -> None:

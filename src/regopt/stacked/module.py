@@ -91,13 +91,13 @@ class StackedModule(pl.LightningModule):
             if self.model_summary:  # its forward pass of the example input, in eval mode,
                 with member.own_random_stream():  # draws from a sampling model's stream
                     summarize(member.module, max_depth=1)
-            member.module.on_fit_start()
+            member.call(member.module.on_fit_start)
 
     def on_train_epoch_start(self) -> None:
         assert self._forward is not None
         self._forward.remeasure()
         for member in self.active():
-            member.module.on_train_epoch_start()
+            member.call(member.module.on_train_epoch_start)
 
     def _own_stream(self, index: int) -> Any:
         return self.members[index].own_random_stream()
@@ -148,12 +148,12 @@ class StackedModule(pl.LightningModule):
     ) -> None:
         super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
         for member in self._stepping:
-            member.module.optimizer_step(epoch, batch_idx, member.optimizer)
+            member.call(member.module.optimizer_step, epoch, batch_idx, member.optimizer)
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         for member in self.active():
             try:
-                member.module.on_train_batch_end(None, batch[member.index], batch_idx)
+                member.call(member.module.on_train_batch_end, None, batch[member.index], batch_idx)
             except Diverged as diverged:  # the deferred check (an accelerator)
                 interrupt_member(member, diverged)
         if not self.active():
@@ -164,7 +164,7 @@ class StackedModule(pl.LightningModule):
         self._forward.remeasure()
         for member in self.active():
             try:
-                member.module.on_validation_start()
+                member.call(member.module.on_validation_start)
             except Diverged as diverged:
                 interrupt_member(member, diverged)
 
@@ -172,11 +172,11 @@ class StackedModule(pl.LightningModule):
         members = self.active()
         outputs = self._outputs(members, [batch[m.index][0] for m in members])
         for member, output in zip(members, outputs, strict=True):
-            member.module.validation_outputs(output, *batch[member.index])
+            member.call(member.module.validation_outputs, output, *batch[member.index])
 
     def on_validation_epoch_end(self) -> None:
         for member in self.active():
-            member.module.on_validation_epoch_end()
+            member.call(member.module.on_validation_epoch_end)
             member.send_logged()
 
     def on_validation_end(self) -> None:
@@ -189,7 +189,7 @@ class StackedModule(pl.LightningModule):
         loggers. A member whose early stopping fired ends here; the others go on."""
         for member in self.active():
             call_callbacks(member, "on_train_epoch_end", monitoring=False)
-            member.module.on_train_epoch_end()
+            member.call(member.module.on_train_epoch_end)
             call_callbacks(member, "on_train_epoch_end", monitoring=True)
             member.send_logged()
             if member.stop_requested:
