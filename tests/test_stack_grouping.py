@@ -45,7 +45,7 @@ def test_hyperparameters_label_noise_and_strengths_are_members(job: Job) -> None
     cfgs = [
         job(0, "optimizer.lr=0.1", "optimizer.weight_decay=0.5", "data.seed=7"),
         job(1, "optimizer.betas=[0.8,0.99]", "data.label_noise=0.2"),
-        job(2, "regularizer=input_noise", "regularizer.input_noise.std=0.3", "model.dropout=0.1"),
+        job(2, "regularizer=input_noise", "regularizer.input_noise.std=0.3"),
     ]
     assert group_jobs(cfgs) == [[0, 1, 2]]
 
@@ -59,8 +59,9 @@ def test_jobs_that_differ_in_what_the_stack_shares_are_apart(job: Job) -> None:
         job(4, "data.train_fraction=0.5"),  # another training set
         job(5, "scheduler=cosine"),
         job(6, "model.widths=[32,32]", "seed=3"),  # a member of job 1's stack
+        job(7, "model.dropout=0.1"),  # the model's own dropout: part of the shared model
     ]
-    assert group_jobs(cfgs) == [[0, 3], [1, 6], [2], [4], [5]]
+    assert group_jobs(cfgs) == [[0, 3], [1, 6], [2], [4], [5], [7]]
     # each job has its own run dir, and paths below it, which do not separate jobs 0 and 3
     first, fourth = cfgs[0], cfgs[3]
     assert first.callbacks.model_checkpoint.dirpath != fourth.callbacks.model_checkpoint.dirpath
@@ -95,5 +96,3 @@ def test_a_strength_given_another_way_or_a_constraint_is_not_none(job: Job) -> N
     by_prior = job(2, "regularizer.l2.weight=0", "regularizer.l2.prior_std=0.5")
     assert member_view(by_prior) != none  # prior_std decides the weight
     assert member_view(job(3, "regularizer=max_norm")) != none
-    assert member_view(job(4, "regularizer=none", "model.dropout=0.0")) == none
-    assert member_view(job(5, "regularizer=none", "model.dropout=0.3")) != none

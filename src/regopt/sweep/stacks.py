@@ -3,11 +3,11 @@ in which a stack's members may differ.
 
 A stack trains its members side by side in one model (regopt.stacked.engine), so they must share
 everything that shapes the computation: data set and split, model, trainer, callbacks, schedule of
-the epochs. What each member keeps for itself (`MEMBER_KEYS`): its seed, its optimiser (choice
-and hyperparameters), its regularisers (choice and strengths), its label noise and data seed, its
-name and its own run dir (and every path derived from it). A regulariser at zero strength is no
-regulariser, so `regularizer=none`, `regularizer=l2` and `regularizer=dropout` are members of one
-stack, and `member_view` shows `l2` at weight 0 as `none`.
+the epochs. What each member keeps for itself (`MEMBER_KEYS`, the engine's own list): its seed,
+its optimiser (choice and hyperparameters), its regularisers (choice and strengths), its label
+noise and data seed, and its own run dir (and every path derived from it). A regulariser at zero
+strength is no regulariser, so `regularizer=none`, `regularizer=l2` and `regularizer=dropout` are
+members of one stack, and `member_view` shows `l2` at weight 0 as `none`.
 
 Pure functions of the jobs' composed, resolved configs; light (no torch until a regulariser's
 class is asked for its strength).
@@ -23,17 +23,10 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-# Keys (dotted) in which the members of one stack may differ.
-MEMBER_KEYS = (
-    "name",
-    "seed",
-    "optimizer",  # choice, lr, weight decay, momentum or betas
-    "regularizer",  # choice and strengths: penalty weights, dropout p, noise std, smoothing, alpha
-    "model.dropout",  # the dropout layers' p, as `regularizer=dropout` sets it
-    "data.label_noise",
-    "data.seed",  # the data subset's (split and label noise) seed
-    "paths.output_dir",  # the job's own run dir; paths derived from it are masked below
-)
+# The keys (dotted) in which a stack's members may differ: the engine's (seed, optimizer,
+# regularizer, data.label_noise, data.seed, paths), which refuses a stack that differs elsewhere.
+from regopt.stacked.check import MEMBER_KEYS
+
 RUN_DIR = "<run dir>"
 # l2's prior_std, when set, decides its weight (the weight key is then ignored)
 STRENGTH_GIVEN_BY = ("prior_std",)
@@ -70,7 +63,7 @@ def _masked(value: Any, run_dir: str) -> Any:
 def shared_part(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """The config without its member keys: what every member of a stack must share."""
     tree = json.loads(json.dumps(_as_dict(cfg)))  # a deep copy of plain data
-    run_dir = _pop(tree, "paths.output_dir")
+    run_dir = (tree.get("paths") or {}).get("output_dir")
     for key in MEMBER_KEYS:
         _pop(tree, key)
     return _masked(tree, str(run_dir or ""))
@@ -112,11 +105,11 @@ def is_zero_strength(node: dict[str, Any]) -> bool:
 
 def member_view(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     """What is a job's own within its stack: its member keys, with the regularisers at zero
-    strength left out (`regularizer=none` and `l2` at weight 0 give the same view), its run dir
-    left out."""
+    strength left out (`regularizer=none` and `l2` at weight 0 give the same view), its paths
+    (its run dir) left out."""
     tree = _as_dict(cfg)
     view: dict[str, Any] = {}
-    for dotted in MEMBER_KEYS[:-1]:
+    for dotted in (key for key in MEMBER_KEYS if key != "paths"):
         value: Any = tree
         for key in dotted.split("."):
             value = value.get(key) if isinstance(value, dict) else None
@@ -125,8 +118,6 @@ def member_view(cfg: DictConfig | dict[str, Any]) -> dict[str, Any]:
     view["regularizer"] = {
         name: node for name, node in regularizers.items() if not is_zero_strength(node)
     }
-    if view["model.dropout"] == 0:
-        view["model.dropout"] = None  # dropout layers at p=0 are the identity
     return view
 
 
