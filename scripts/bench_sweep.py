@@ -16,6 +16,7 @@ the basic launcher (float32: stacking may reorder sums).
 
     python scripts/bench_sweep.py           # make bench-sweep: prints, updates docs/benchmarks.md
     python scripts/bench_sweep.py --quick   # one tiny grid, 1 epoch: a smoke test (prints only)
+    python scripts/bench_sweep.py --launchers basic,stacked --grids reg_vs_opt --widths 32,512
 """
 
 from __future__ import annotations
@@ -38,6 +39,10 @@ GRIDS = {
         "optimizer.lr=1e-4,3e-4,1e-3,3e-3,1e-2,3e-2",
         "optimizer.weight_decay=0,0.01,0.03,0.1,0.3,1",
     ],
+}
+GRIDS_BY_NAME = {
+    "reg_vs_opt": "reg_vs_opt (27 jobs)",
+    "lr_wd": "lr x weight decay, AdamW (36 jobs)",
 }
 QUICK = {"regularizer=none,l2 x seed=0,1 (4 jobs)": ["regularizer=none,l2", "seed=0,1"]}
 LAUNCHERS = {
@@ -117,6 +122,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--quick", action="store_true", help="one tiny grid at width 32, 1 epoch")
+    parser.add_argument("--launchers", default=",".join(LAUNCHERS), help="a subset, in order")
+    parser.add_argument(
+        "--grids", default=",".join(GRIDS_BY_NAME), help="a subset of " + ", ".join(GRIDS_BY_NAME)
+    )
+    parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
     parser.add_argument(
         "--out",
         type=Path,
@@ -124,7 +134,12 @@ def main() -> None:
         help="the page to update (default: docs/benchmarks.md; none with --quick)",
     )
     args = parser.parse_args()
-    grids, widths = (QUICK, (32,)) if args.quick else (GRIDS, WIDTHS)
+    launchers = {name: LAUNCHERS[name] for name in args.launchers.split(",")}
+    if "basic" not in launchers:
+        parser.error("--launchers must include basic (the speed-ups are over it)")
+    chosen = {GRIDS_BY_NAME[name]: GRIDS[GRIDS_BY_NAME[name]] for name in args.grids.split(",")}
+    widths = tuple(int(w) for w in args.widths.split(","))
+    grids, widths = (QUICK, (32,)) if args.quick else (chosen, widths)
     epochs = 1 if args.quick else args.epochs
     out = args.out or (None if args.quick else ROOT / "docs" / "benchmarks.md")
     start_load = os.getloadavg()[0]
@@ -134,18 +149,18 @@ def main() -> None:
     turn = 0
     for grid, overrides in grids.items():
         for width in widths:
-            names = list(LAUNCHERS)
-            names = names[turn % 3 :] + names[: turn % 3]  # rotate the order
+            names = list(launchers)
+            names = names[turn % len(names) :] + names[: turn % len(names)]  # rotate the order
             turn += 1
             runs = {}
             for name in names:
-                runs[name] = run_sweep(overrides, LAUNCHERS[name], width, epochs)
+                runs[name] = run_sweep(overrides, launchers[name], width, epochs)
                 print(
                     f"{grid}, width {width}, {name}: {runs[name]['wall']:.1f} s, "
                     f"{runs[name]['stacked']} stacked",
                     flush=True,
                 )
-            results[(grid, width)] = {name: runs[name] for name in LAUNCHERS}
+            results[(grid, width)] = {name: runs[name] for name in launchers}
             report = render(results, epochs, (start_load, os.getloadavg()[0]))
             if out is not None:  # after each width, so a stopped run leaves what it measured
                 write_between_markers(out, report, START, END)
