@@ -5,10 +5,11 @@ The cost rule: stacking saves each member the per-step work of the framework (Li
 regopt's records), about a millisecond a step on these CPUs, and pays for it in the batched
 arithmetic. A member whose working set (weights, gradients, optimiser state, one batch's
 activations: the engine's `estimate_bytes`) fits in one core's cache spends its steps mostly on
-that per-step work, so the stack wins (6.7x at width 32, 4.6x at 128 in scripts/bench_ensemble.py).
-A member larger than the cache is bound by its matrix products already when it runs alone, and K
-of them stacked stream K times the bytes through the cache: at width 512 (about 4.8 MB of
-weights, gradients and Adam state against a 1 MiB L2 cache) the stack ran at 0.61x. So on a CPU a
+that per-step work, so the stack wins (6.7x at width 32, 4.6x at 128 in scripts/bench_ensemble.py;
+an Adam member of the default digits job needs about 0.14 and 0.7 MiB there). A member larger than
+the cache is bound by its matrix products already when it runs alone, and K of them stacked stream
+K times the bytes through the cache: at width 512 (about 6.5 MiB an Adam member, against a 1 MiB
+L2 cache) the stack ran at 0.61x. So on a CPU a
 member larger than `cpu_cache_bytes` runs in turn; on a GPU only the memory bounds a stack.
 
 Pure decisions (`stack_size`, `split_evenly`) apart from the two facts read from the machine
