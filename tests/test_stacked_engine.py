@@ -38,7 +38,14 @@ TINY = [
     "trainer.precision=64-true",
     "diagnostics.gradients.every_n_epochs=2",
 ]
-COMMON = [*TINY, "trainer.max_epochs=5", "~callbacks.model_checkpoint"]
+# shared by all: Lightning's gradient accumulation and an epoch-interval scheduler
+COMMON = [
+    *TINY,
+    "trainer.max_epochs=5",
+    "~callbacks.model_checkpoint",
+    "scheduler=cosine",
+    "trainer.accumulate_grad_batches=2",
+]
 # mixed optimisers; penalties, dropout (a random forward pass), input noise and mixup (random
 # batches); the members without dropout share one batched forward pass
 SWEEP = ["optimizer=sgd,adam", "regularizer=[l2,dropout],[input_noise,mixup,label_smoothing]"]
@@ -222,6 +229,7 @@ def test_early_stopping_ends_one_member_and_the_other_goes_on(tmp_path: Path):
         "callbacks.early_stopping.patience=1",
         "callbacks.early_stopping.min_delta=0.05",
         "optimizer=adam",
+        "trainer.gradient_clip_val=0.5",  # clipped per member, as each separate run clips
     ]
     rates = ("1e-5", "1e-2")
     members = [
@@ -264,3 +272,15 @@ def test_each_member_has_its_own_wandb_run(tmp_path: Path):
         assert [pytest.approx(history[r["epoch"]]) for r in rows] == [r["val/loss"] for r in rows]
         names.add(wandb_run["run"]["name"])
     assert len(names) == len(members)
+
+
+def test_a_member_whose_config_is_refused_makes_the_stack_refuse(tmp_path: Path):
+    """kl needs a model with a KL term: its own run refuses it in one line; a stack with it
+    raises NotStackable before training, so the launcher runs the jobs one by one."""
+    members = [
+        job_config([*COMMON, "regularizer=l2"], tmp_path / "a"),
+        job_config([*COMMON, "regularizer=kl"], tmp_path / "b"),
+    ]
+    with pytest.raises(NotStackable, match=r"^member 1 cannot be built: regularizer\.kl"):
+        fit_stack(members)
+    assert not (tmp_path / "a" / "metrics.csv").exists()

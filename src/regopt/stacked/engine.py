@@ -38,8 +38,9 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
     `regopt-train` run of its cfg leaves in its output_dir; returns per member what
     regopt.pipeline.run returns for it (best val/loss, NaN for a diverged or failed member).
 
-    Raises NotStackable, before anything trains or is written, for configs that cannot share a
-    stack (regopt.stacked.check).
+    Raises NotStackable before anything trains, for configs that cannot share a stack
+    (regopt.stacked.check: nothing is written then) or a member that cannot be built (its
+    config refused: run alone, it reports its own error).
 
     A config may carry its `hydra` node, as a Hydra launcher holds a job's config: each member
     is then resolved and built with its own as Hydra's runtime config (as Hydra's `run_job`
@@ -54,7 +55,11 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
             if hydra is not None:
                 HydraConfig.instance().set_config(hydra)
             output_dir = Path(cfg.paths.output_dir)
-            members.append(Member(index, assemble(cfg, output_dir), output_dir))
+            try:
+                job = assemble(cfg, output_dir)
+            except Exception as error:  # a refused config: its own run reports it, one by one
+                raise NotStackable(f"member {index} cannot be built: {error}") from error
+            members.append(Member(index, job, output_dir))
         torch.set_rng_state(outer)
         return _fit(jobs[0][0], members)
     finally:

@@ -131,7 +131,8 @@ class Member:
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler_configs: list[Any] = []
         self.rng = torch.get_rng_state()  # its stream from here on, as its separate run's
-        self.cuda_rng: list[torch.Tensor] | None = None
+        cuda = torch.cuda.is_available()  # seed_everything seeded the GPUs' generators too
+        self.cuda_rng = torch.cuda.get_rng_state_all() if cuda else None
         self.stop_requested = False
         self.finished = False  # diverged, stopped early, failed or done: no more updates
         self.error: BaseException | None = None
@@ -154,10 +155,9 @@ class Member:
         """Draw from this member's generators (input noise, mixup, dropout), then put the
         process's back: each member draws what its separate run draws."""
         outer = torch.get_rng_state()
-        cuda = torch.cuda.is_available() and torch.cuda.is_initialized()
-        outer_cuda = torch.cuda.get_rng_state_all() if cuda else None
+        outer_cuda = torch.cuda.get_rng_state_all() if self.cuda_rng is not None else None
         torch.set_rng_state(self.rng)
-        if cuda and self.cuda_rng is not None:
+        if self.cuda_rng is not None:
             torch.cuda.set_rng_state_all(self.cuda_rng)
         try:
             yield

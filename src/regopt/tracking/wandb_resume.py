@@ -106,6 +106,19 @@ class EpochStepWandbLogger(WandbLogger):
         self._logged = logged or {}
         self._epoch = 0
 
+    @property
+    def experiment(self) -> Any:
+        """Lightning's run, except that another logger's run of this process is never reused
+        (Lightning would log into it): each logger starts its own, so each member of a stack
+        (regopt.stacked) has its W&B run, as its separate run would."""
+        if self._experiment is None:
+            import wandb
+
+            if wandb.run is not None:
+                self._wandb_init["reinit"] = "create_new"  # leave the other run as it is
+                wandb.run = None
+        return WandbLogger.experiment.fget(self)  # type: ignore[attr-defined]
+
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
         # a stock callback (LearningRateMonitor) logs without an epoch: it joins the latest one
