@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train dashboard study sweep calibrate sequential double-descent test test-slow bench lint format clean
+.PHONY: install train dashboard study sweep calibrate sequential double-descent test test-slow bench bench-sweep lint format clean
 
 install: $(STAMP)
 
@@ -58,6 +58,10 @@ study: install
 
 bench: install
 	$(PY) scripts/bench.py
+# Sweeps under the basic, parallel and stacked launchers (two grids, widths 32/128/512, 10 epochs a
+# job; about half an hour on 2 cores): the table goes into docs/benchmarks.md.
+bench-sweep: install
+	$(PY) scripts/bench_sweep.py $(ARGS)
 # The reg_vs_opt experiment, then its report (report.md, report.csv, runs.csv, the heatmap, plane.png
 # and the curves) in the same dir, copied to docs/results/reg_vs_opt/ for docs/report.md. The report
 # runs even when some jobs failed (it shows them); the exit code is the sweep's, and the copy is

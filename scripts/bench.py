@@ -179,13 +179,14 @@ def render(results, steps, cli, sweeps, reps, load) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_between_markers(path: Path, report: str) -> None:
-    """Replace the generated part of the page and keep the hand-written analysis around it."""
-    block = f"{START}\n{report}{END}"
+def write_between_markers(path: Path, report: str, start: str = START, end: str = END) -> None:
+    """Replace the generated part of the page (between `start` and `end`; scripts/bench_sweep.py
+    has its own block) and keep the hand-written analysis around it."""
+    block = f"{start}\n{report}{end}"
     text = path.read_text() if path.exists() else ""
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = f"# Benchmarks\n\n{block}\n"
     path.write_text(text)

@@ -62,3 +62,25 @@ def test_members_trained_at_once_end_where_their_own_runs_end() -> None:
     # stacked weights, one batched matmul per layer, per-member lr: the same training per member
     assert measured["max_relative_val_loss_difference"] < 1e-5
     assert measured["one_after_another_s"] > 0 and measured["all_at_once_s"] > 0
+
+
+@pytest.mark.slow
+def test_bench_sweep_quick_runs_one_grid_under_every_launcher(tmp_path) -> None:
+    out = tmp_path / "bench.md"
+    result = subprocess.run(
+        [sys.executable, "scripts/bench_sweep.py", "--quick", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = [
+        line.strip("|").split("|")
+        for line in out.read_text().splitlines()
+        if line.startswith("| regularizer=none,l2")
+    ]
+    assert [row[2].strip() for row in rows] == ["basic", "parallel", "stacked"]
+    assert all(row[7].strip() == "4/4" for row in rows)  # every job completed
+    assert [row[6].strip() for row in rows] == ["0", "0", "4"]  # one stack of the 4 jobs
+    assert float(rows[2][8]) < 1e-4  # each stacked job ends where its basic run ends

@@ -52,7 +52,15 @@ def test_help_lists_every_launcher_and_sweeper() -> None:
     result = _help()
     groups = result.stdout.split("== Configuration groups ==", 1)[1].split("== Config ==")[0]
     launchers = next(line for line in groups.splitlines() if line.startswith("hydra/launcher:"))
-    for name in ("basic", "joblib", "submitit_local", "submitit_slurm", "parallel", "slurm"):
+    for name in (
+        "basic",
+        "joblib",
+        "submitit_local",
+        "submitit_slurm",
+        "parallel",
+        "slurm",
+        "stacked",
+    ):
         assert name in launchers.split(": ", 1)[1].split(", "), launchers
     sweepers = next(line for line in groups.splitlines() if line.startswith("hydra/sweeper:"))
     assert {"basic", "optuna"} <= set(sweepers.split(": ", 1)[1].split(", "))

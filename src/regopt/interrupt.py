@@ -102,9 +102,9 @@ class SweepStop:
     """Ctrl-C or SIGTERM in the process that runs a sweep whose jobs run in child processes
     (joblib, submitit): the signal is passed on to them, so each job records `interrupted`
     before the launcher ends (joblib would kill its workers with SIGKILL, leaving them
-    `running`); the sweep then stops on its jobs' exits. When the jobs run here (the basic
-    launcher: its other children are helpers, W&B's service), with no child, or at a second
-    signal, it raises Interrupted."""
+    `running`); the sweep then stops on its jobs' exits. When the jobs run here (the basic and
+    stacked launchers: their other children are helpers, W&B's service), with no child, or at a
+    second signal, it raises Interrupted."""
 
     def __init__(self, jobs_elsewhere: bool) -> None:
         self.jobs_elsewhere = jobs_elsewhere

@@ -28,7 +28,11 @@ from regopt.sweep.plan import planned_jobs
 
 ENDED = ("completed", "pruned", "failed", "diverged", "interrupted")
 ALWAYS_SHOWN = ("completed", "failed", "diverged")  # in every tally; other statuses when present
-BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+# launchers that run the jobs in this process (the stacked one trains its stacks here too)
+IN_PROCESS = (
+    "hydra._internal.core_plugins.basic_launcher.BasicLauncher",
+    "hydra_plugins.regopt_stacked.stacked_launcher.StackedLauncher",
+)
 OPTUNA_SWEEPER = "hydra_plugins.regopt_optuna.sweeper.OptunaSweeper"
 
 
@@ -177,7 +181,7 @@ class SweepProgress(Callback):
         print(f"sweep: {of} in {sweep_dir}", file=sys.stderr, flush=True)
         # Ctrl-C and SIGTERM stop the jobs, which record `interrupted`, then the sweep, which
         # prints the resume command (regopt.interrupt); SIGTERM no longer ends it unannounced
-        stop = SweepStop(jobs_elsewhere=hydra_cfg.launcher.get("_target_") != BASIC_LAUNCHER)
+        stop = SweepStop(jobs_elsewhere=hydra_cfg.launcher.get("_target_") not in IN_PROCESS)
         for sig in STOP_SIGNALS:
             signal.signal(sig, stop)
         atexit.register(_WATCH.on_exit)

@@ -1,0 +1,2 @@
+"""regopt's stacked launcher (`hydra/launcher=stacked`). Hydra loads launchers only from
+`hydra_plugins`."""

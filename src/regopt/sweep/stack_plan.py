@@ -1,0 +1,201 @@
+"""Which jobs of a launch train as stacks and which run on their own, and why (for the log).
+
+Each job's config is composed as Hydra's basic launcher composes it and resolved as its task will
+see it (its own run dir included); a job whose config fails regopt's check runs on its own (where
+it fails as it would under the basic launcher), so does a job with `resume` set (each continues
+its own checkpoint). The others are grouped by regopt.sweep.stacks and each group is cut to the
+size regopt.sweep.stack_budget allows. Light at import: torch only once a stack is planned.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict, read_write
+from omegaconf.errors import OmegaConfBaseException
+
+from regopt.sweep.stack_budget import (
+    StackBudget,
+    available_memory,
+    core_cache_bytes,
+    split_evenly,
+    stack_size,
+)
+from regopt.sweep.stacks import differing_keys, group_jobs
+
+log = logging.getLogger("regopt")
+CONFIG_REFUSED = "the config check refuses it (it fails on its own, as under the basic launcher)"
+ALONE = "no other job differs from it in member keys only"
+NO_RESUME = (None, "none")
+
+
+@dataclass
+class Unit:
+    """Jobs (positions in the launch) that train together, or one job on its own."""
+
+    jobs: list[int]
+    why_alone: str | None = None  # for a job on its own: why it is not in a stack
+
+
+def check_settings(settings: dict[str, Any]) -> None:
+    """The launcher's own keys, refused in one line naming the key (Hydra checks their types)."""
+    from regopt.config.cli_errors import ConfigError
+
+    members, fraction = settings["max_members"], settings["memory_fraction"]
+    cache = settings["cpu_cache_bytes"]
+    if members < 1:
+        raise ConfigError(f"hydra.launcher.max_members={members}: allowed: a whole number >= 1")
+    if not 0 < fraction <= 1:
+        raise ConfigError(f"hydra.launcher.memory_fraction={fraction}: allowed: a number in (0, 1]")
+    if not (cache in ("auto", None) or (isinstance(cache, int) and cache > 0)):
+        raise ConfigError(
+            f"hydra.launcher.cpu_cache_bytes={cache!r}: allowed: auto, null or a byte count > 0"
+        )
+
+
+def job_config(sweep_config: DictConfig) -> DictConfig:
+    """The job's task config, resolved as `run_job` will give it (its output dir set the same
+    way); Hydra's config is the job's while it resolves, and put back after."""
+    config = copy.deepcopy(sweep_config)
+    previous = HydraConfig.instance().cfg
+    try:
+        HydraConfig.instance().set_config(config)
+        output_dir = os.path.join(
+            str(OmegaConf.select(config, "hydra.sweep.dir")),
+            str(OmegaConf.select(config, "hydra.sweep.subdir")),
+        )
+        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
+            config.hydra.runtime.output_dir = os.path.abspath(output_dir)
+        HydraConfig.instance().set_config(config)
+        task = copy.deepcopy(config)
+        with read_write(task), open_dict(task):
+            del task["hydra"]
+        OmegaConf.resolve(task)
+        return task
+    finally:
+        HydraConfig.instance().cfg = previous
+
+
+def fails_check(sweep_config: DictConfig, task: DictConfig) -> bool:
+    """Whether regopt's config check refuses the job (checked under the job's Hydra config)."""
+    from regopt.config.cli_errors import ConfigError
+    from regopt.config.validate import validate_config
+
+    previous = HydraConfig.instance().cfg
+    try:
+        HydraConfig.instance().set_config(sweep_config)
+        validate_config(task)
+    except ConfigError:
+        return True
+    finally:
+        HydraConfig.instance().cfg = previous
+    return False
+
+
+def uses_gpu(task: DictConfig) -> bool:
+    accelerator = str(task.trainer.get("accelerator", "cpu"))
+    if accelerator in ("gpu", "cuda"):
+        return True
+    if accelerator == "auto":
+        import torch
+
+        return torch.cuda.is_available()
+    return False
+
+
+def budget_for(task: DictConfig, settings: dict[str, Any]) -> StackBudget:
+    gpu = uses_gpu(task)
+    cache = settings["cpu_cache_bytes"]
+    if gpu or cache is None:
+        cache = None
+    elif cache == "auto":
+        cache = core_cache_bytes()
+    memory = int(available_memory(gpu) * float(settings["memory_fraction"]))
+    return StackBudget(int(settings["max_members"]), memory, None if cache is None else int(cache))
+
+
+def numbers_text(numbers: list[int]) -> str:
+    """`jobs 3-8` for consecutive job numbers, `jobs 0, 2, 4` otherwise, `job 5` for one."""
+    if len(numbers) == 1:
+        return f"job {numbers[0]}"
+    if numbers == list(range(numbers[0], numbers[-1] + 1)):
+        return f"jobs {numbers[0]}-{numbers[-1]}"
+    return "jobs " + ", ".join(map(str, numbers))
+
+
+def _engine() -> tuple[type[Exception], Callable[[list[DictConfig]], int]]:
+    from regopt.stacked.engine import NotStackable
+    from regopt.stacked.memory import estimate_bytes
+
+    return NotStackable, estimate_bytes
+
+
+def stacks_of(
+    group: list[int], tasks: list[DictConfig], settings: dict[str, Any], first: int
+) -> tuple[list[list[int]], str | None]:
+    """A group of 2+ jobs cut into stacks, or no stack and why its jobs run one by one."""
+    try:
+        not_stackable, estimate_bytes = _engine()
+    except ImportError as error:
+        return [], f"no stacking engine ({error})"
+    members = [tasks[p] for p in group]
+    try:
+        per_member = estimate_bytes(members) / len(members)
+    except not_stackable as refused:
+        return [], f"not stackable: {refused}"
+    size, why = stack_size(per_member, len(group), budget_for(members[0], settings))
+    if size < 2:
+        return [], why
+    if why is not None:
+        log.info(
+            f"stacked: {numbers_text([first + p for p in group])} in stacks of at most "
+            f"{size}: {why}"
+        )
+    return split_evenly(group, size), None
+
+
+def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) -> list[Unit]:
+    """Stacks and single jobs, ordered by their first job; `first` is the first job's number."""
+    tasks: list[Any] = []
+    alone: dict[str, list[int]] = {}
+    for position, config in enumerate(sweep_configs):
+        try:
+            tasks.append(job_config(config))
+        except OmegaConfBaseException:  # an interpolation that does not resolve: the check's
+            tasks.append(None)
+            alone.setdefault(CONFIG_REFUSED, []).append(position)
+    resumed = [p for p, t in enumerate(tasks) if t is not None and t.get("resume") not in NO_RESUME]
+    if resumed:
+        alone[f"resume={tasks[resumed[0]].resume}: each job continues its own checkpoint"] = resumed
+    candidates = [p for p, t in enumerate(tasks) if t is not None and p not in resumed]
+    units = []
+    for found in group_jobs([tasks[p] for p in candidates]):
+        group = [candidates[i] for i in found]
+        if len(group) > 1:  # only a would-be stack is checked here; a single job checks itself
+            refused = [p for p in group if fails_check(sweep_configs[p], tasks[p])]
+            if refused:
+                alone.setdefault(CONFIG_REFUSED, []).extend(refused)
+            group = [p for p in group if p not in refused]
+        stacks, why = stacks_of(group, tasks, settings, first) if len(group) > 1 else ([], None)
+        if not stacks:
+            alone.setdefault(why or ALONE, []).extend(group)
+        for stack in stacks:
+            differ = ", ".join(differing_keys([tasks[p] for p in stack])) or "nothing"
+            log.info(
+                f"stacked: {numbers_text([first + p for p in stack])} train as one stack "
+                f"of {len(stack)} (members differ in {differ})"
+            )
+            units.append(Unit(stack))
+    for why, positions in alone.items():
+        if positions:
+            numbers = numbers_text([first + p for p in sorted(positions)])
+            verb = "runs on its own" if len(positions) == 1 else "run one by one"
+            log.info(f"stacked: {numbers} {verb}: {why}")
+            units.extend(Unit([p], why) for p in positions)
+    return sorted(units, key=lambda unit: unit.jobs[0])

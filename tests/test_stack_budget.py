@@ -1,0 +1,60 @@
+"""How many jobs one stack holds (regopt.sweep.stack_budget): the cap, the memory, and the CPU
+cost rule, each decided on a case either side of it (no timing)."""
+
+from __future__ import annotations
+
+from regopt.sweep.stack_budget import StackBudget, core_cache_bytes, split_evenly, stack_size
+
+MIB = 1 << 20
+GIB = 1 << 30
+
+
+def mlp_bytes(widths: list[int], inputs: int = 64, classes: int = 10) -> int:
+    """fp32 weights, gradients and Adam's two moments of an MLP (no activations)."""
+    sizes = [inputs, *widths, classes]
+    params = sum(a * b + b for a, b in zip(sizes, sizes[1:], strict=False))
+    return 4 * 4 * params
+
+
+def test_on_a_cpu_small_members_stack_and_members_larger_than_the_cache_run_in_turn() -> None:
+    cpu = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB)
+    assert mlp_bytes([32, 32]) < MIB < mlp_bytes([512, 512])  # about 0.07 and 4.8 MiB
+    assert stack_size(mlp_bytes([32, 32]), 27, cpu) == (27, None)
+    size, why = stack_size(mlp_bytes([512, 512]), 27, cpu)
+    assert size == 1
+    assert "slower than running them in turn" in why and "cpu_cache_bytes" in why
+
+
+def test_on_a_gpu_only_the_memory_and_the_cap_bound_a_stack() -> None:
+    gpu = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=None)
+    assert stack_size(mlp_bytes([512, 512]), 27, gpu) == (27, None)
+    size, why = stack_size(mlp_bytes([512, 512]), 40, gpu)
+    assert size == 32 and why == "hydra.launcher.max_members=32"
+
+
+def test_memory_bounds_the_members_of_a_stack() -> None:
+    tight = StackBudget(max_members=32, memory_bytes=10 * MIB, cpu_cache_bytes=None)
+    size, why = stack_size(3 * MIB, 9, tight)
+    assert size == 3  # 3 x 3 MiB fit in 10 MiB, 4 do not
+    assert why.startswith("memory: 3 members") and "memory_fraction" in why
+    assert stack_size(11 * MIB, 9, tight)[0] == 0
+
+
+def test_a_group_is_cut_into_even_consecutive_stacks() -> None:
+    jobs = list(range(27))
+    stacks = split_evenly(jobs, 16)
+    assert [len(s) for s in stacks] == [14, 13]
+    assert [j for s in stacks for j in s] == jobs
+    assert split_evenly([4, 5, 6], 3) == [[4, 5, 6]]
+    assert [len(s) for s in split_evenly(list(range(10)), 3)] == [3, 3, 2, 2]
+
+
+def test_the_cache_size_comes_from_sysfs_or_a_fallback(tmp_path) -> None:
+    for index, (level, kind, size) in enumerate([("1", "Data", "48K"), ("2", "Unified", "2048K")]):
+        folder = tmp_path / f"index{index}"
+        folder.mkdir()
+        (folder / "level").write_text(level + "\n")
+        (folder / "type").write_text(kind + "\n")
+        (folder / "size").write_text(size + "\n")
+    assert core_cache_bytes(tmp_path) == 2 * MIB
+    assert core_cache_bytes(tmp_path / "missing") == MIB

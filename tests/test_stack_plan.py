@@ -1,0 +1,60 @@
+"""Which jobs of a launch the stacked launcher trains as stacks, which it runs on their own, and
+what its log says (regopt.sweep.stack_plan), on sweep configs composed from conf/ and the engine's
+own memory estimate; nothing trains."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.utils import setup_globals
+from omegaconf import open_dict
+
+from conftest import CONF
+from regopt.config.resolvers import register_resolvers
+from regopt.sweep.stack_plan import check_settings, plan
+
+SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_cache_bytes": 1 << 20}
+
+
+def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(tmp_path, caplog):
+    register_resolvers()
+    setup_globals()
+    jobs = [
+        ["model.widths=[32,32]", "seed=0"],
+        ["model.widths=[32,32]", "seed=1"],
+        ["model.widths=[32,32]", "optimizer.lr=-1"],  # the config check refuses it
+        ["model.widths=[512,512]", "seed=0"],  # about 6.5 MiB a member against 1 MiB
+        ["model.widths=[512,512]", "seed=1"],
+    ]
+    configs = []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for number, overrides in enumerate(jobs):
+            config = compose(
+                "train",
+                overrides=["logger=none", *overrides, f"hydra.sweep.dir={tmp_path}"],
+                return_hydra_config=True,
+            )
+            with open_dict(config):
+                config.hydra.job.num = config.hydra.job.id = number + 10
+            configs.append(config)
+    with caplog.at_level(logging.INFO, logger="regopt"):
+        units = plan(configs, SETTINGS, first=10)
+    assert [unit.jobs for unit in units] == [[0, 1], [2], [3], [4]]
+    assert [unit.why_alone is None for unit in units] == [True, False, False, False]
+    log = caplog.text
+    assert "jobs 10-11 train as one stack of 2 (members differ in seed, data.seed)" in log
+    assert "job 12 runs on its own: the config check refuses it" in log
+    assert "jobs 13-14 run one by one: stacking would be slower than running them in turn" in log
+    assert "exceeds hydra.launcher.cpu_cache_bytes (1.0 MiB)" in log
+
+
+def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
+    from regopt.config.cli_errors import ConfigError
+
+    check_settings(SETTINGS)
+    check_settings({**SETTINGS, "cpu_cache_bytes": None})
+    for key, value in (("max_members", 0), ("memory_fraction", 1.5), ("cpu_cache_bytes", "big")):
+        with pytest.raises(ConfigError, match=f"hydra.launcher.{key}="):
+            check_settings({**SETTINGS, key: value})

@@ -1,0 +1,193 @@
+"""`hydra/launcher=stacked` end to end: a stacked sweep leaves what the basic launcher leaves, job
+by job, and a stack the engine refuses runs its jobs one by one."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT, read_metrics, read_summary, run_cli
+
+# A Hydra callback that writes one line per job event: what Hydra hands every callback.
+EVENTS = """
+import json, os
+from hydra.experimental.callback import Callback
+
+class JobEvents(Callback):
+    def _write(self, **line):
+        with open(os.environ["JOB_EVENTS"], "a") as out:
+            out.write(json.dumps(line) + "\\n")
+
+    def on_job_start(self, config, **kwargs):
+        self._write(event="start", job=int(config.hydra.job.num))
+
+    def on_job_end(self, config, job_return, **kwargs):
+        value = job_return._return_value
+        self._write(event="end", job=int(config.hydra.job.num), status=job_return.status.name,
+                    value=value if isinstance(value, float) else repr(value),
+                    working_dir=job_return.working_dir)
+"""
+TIME_COLUMNS = ("time", "wall")  # columns that measure the clock, not the training
+
+
+def with_events(tmp_path: Path) -> tuple[list[str], dict[str, str]]:
+    (tmp_path / "site").mkdir(exist_ok=True)
+    (tmp_path / "site" / "job_events.py").write_text(EVENTS)
+    path = os.pathsep.join([str(tmp_path / "site"), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env = {"PYTHONPATH": path, "JOB_EVENTS": str(tmp_path / "events.jsonl")}
+    return ["+hydra.callbacks.events._target_=job_events.JobEvents"], env
+
+
+def events(tmp_path: Path) -> list[dict]:
+    lines = (tmp_path / "events.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]
+
+
+def job_dirs(sweep: Path) -> list[Path]:
+    return sorted((p for p in sweep.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
+
+
+def same_numbers(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a.keys() == b.keys() and all(
+        math.isclose(a[k], b[k], rel_tol=1e-6, abs_tol=1e-12)
+        for k in a
+        if not any(word in k for word in TIME_COLUMNS)
+    )
+
+
+# width 64: SGD at lr 1e9 diverges (at width 16 its ReLUs die and the loss stays finite)
+SWEEP = [
+    "-m",
+    "regularizer=none,l2",
+    "optimizer=sgd",
+    "optimizer.lr=0.05,1e9",
+    "model.widths=[64,64]",
+    "data.train_fraction=0.1",
+    "trainer.max_epochs=3",
+    "trainer.precision=64-true",
+    "logger=none",
+]
+
+
+@pytest.mark.slow
+def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(tmp_path) -> None:
+    stacked, basic = tmp_path / "stacked", tmp_path / "basic"
+    extra, env = with_events(tmp_path)
+    result = run_cli(
+        [*SWEEP, "hydra/launcher=stacked", *extra, f"hydra.sweep.dir={stacked}"], tmp_path, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jobs 0-3 train as one stack of 4" in result.stdout
+    assert "sweep: 4 of 4 jobs done" in result.stderr
+    assert f"sweep finished: 4 jobs in {stacked}: 2 completed, 0 failed, 2 diverged" in (
+        result.stderr
+    )
+    reference = run_cli([*SWEEP, f"hydra.sweep.dir={basic}"], tmp_path)
+    assert reference.returncode == 0, reference.stderr[-3000:]
+
+    assert [p.name for p in job_dirs(stacked)] == ["0", "1", "2", "3"]
+    for ours, theirs in zip(job_dirs(stacked), job_dirs(basic), strict=True):
+        for name in ("config.yaml", "hydra.yaml", "overrides.yaml"):
+            assert (ours / ".hydra" / name).is_file()
+        assert (ours / ".hydra/overrides.yaml").read_text() == (
+            theirs / ".hydra/overrides.yaml"
+        ).read_text()
+        mine, reference_summary = read_summary(ours), read_summary(theirs)
+        for key in ("status", "overrides", "options", "diverged_at", "epochs", "regularizers"):
+            assert mine.get(key) == reference_summary.get(key), (ours.name, key)
+        if mine["status"] == "completed":  # lr 0.05; lr 1e9 diverged in both
+            rows, reference_rows = read_metrics(ours), read_metrics(theirs)
+            assert len(rows) == len(reference_rows) == 3
+            assert all(same_numbers(a, b) for a, b in zip(rows, reference_rows, strict=True))
+    statuses = [read_summary(job)["status"] for job in job_dirs(stacked)]
+    assert statuses == ["completed", "diverged", "completed", "diverged"]
+
+    # every job: on_job_start once, then on_job_end once with its own return value
+    seen = events(tmp_path)
+    assert sorted((e["event"], e["job"]) for e in seen) == sorted(
+        (event, job) for event in ("start", "end") for job in range(4)
+    )
+    assert all(e["event"] == "start" for e in seen[:4])
+    for end in (e for e in seen if e["event"] == "end"):
+        summary = read_summary(stacked / str(end["job"]))
+        assert end["status"] == "COMPLETED"
+        if summary["status"] == "completed":
+            assert end["value"] == summary["best"]["val/loss"]
+        else:
+            assert math.isnan(end["value"])
+
+    # the report reads the stacked sweep as it reads the basic one
+    from regopt.report.collect import load_runs
+
+    def described(root: Path) -> list[tuple]:
+        return [(r.name, r.status, r.overrides) for r in load_runs(root)]
+
+    assert described(stacked) == described(basic)
+    report = subprocess.run(
+        [sys.executable, "-m", "regopt.report.cli", str(stacked)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr[-2000:]
+    assert "4 runs (completed 2, diverged 2)" in (stacked / "report.md").read_text()
+
+
+REFUSING = """
+import sys
+import regopt.stacked.engine as engine
+
+def refuse(cfgs):
+    raise engine.NotStackable("a refusal for the test")
+
+engine.fit_stack = refuse
+from regopt.train import main
+sys.argv = ["regopt-train", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.slow
+def test_a_stack_the_engine_refuses_runs_its_jobs_one_by_one(tmp_path) -> None:
+    sweep = tmp_path / "sweep"
+    extra, env = with_events(tmp_path)
+    args = [
+        "-m",
+        "seed=0,1",
+        "model.widths=[16,16]",
+        "data.train_fraction=0.1",
+        "trainer.max_epochs=1",
+        "logger=none",
+        "hydra/launcher=stacked",
+        *extra,
+        f"hydra.sweep.dir={sweep}",
+    ]
+    result = subprocess.run(
+        [sys.executable, "-c", REFUSING, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "REGOPT_ROOT": str(tmp_path), **env},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "jobs 0-1 train as one stack of 2" in result.stdout
+    assert "jobs 0-1 run one by one: the engine refused the stack: a refusal for the test" in (
+        result.stdout
+    )
+    assert [read_summary(job)["status"] for job in job_dirs(sweep)] == ["completed"] * 2
+    assert "sweep: 2 of 2 jobs done" in result.stderr
+    # on_job_start once per job (when the stack was tried), on_job_end once, after its own run
+    assert [(e["event"], e["job"]) for e in events(tmp_path)] == [
+        ("start", 0),
+        ("start", 1),
+        ("end", 0),
+        ("end", 1),
+    ]
