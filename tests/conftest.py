@@ -95,7 +95,7 @@ def fit_watched(overrides: list[str], callbacks: list, output_dir: Path):
     loggers, no record); returns (trainer, module)."""
     from hydra.utils import instantiate
 
-    from regopt.pipeline import build_module, build_trainer
+    from regopt.build import build_module, build_trainer
 
     cfg = compose_config(["logger=none", "callbacks=none", *overrides], output_dir)
     datamodule = instantiate(cfg.data)

@@ -75,7 +75,7 @@ def test_bad_shapes_fail_in_one_line(tmp_path) -> None:
         CNN((1, 4, 4), 10, channels=(2, 2, 2))
     from hydra.utils import instantiate
 
-    from regopt.pipeline import build_module
+    from regopt.build import build_module
 
     cfg = compose_config(["data=synthetic", "model=cnn", "logger=none"], tmp_path)
     with pytest.raises(ConfigError, match="model=CNN needs inputs with a spatial layout"):

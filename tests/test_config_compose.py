@@ -8,10 +8,10 @@ from hydra.utils import instantiate
 
 from conftest import GROUPS, compose_config, options
 from openml_fixture import write_openml_images
+from regopt.build import build_module
 from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.vision import DATASETS as VISION
-from regopt.pipeline import build_module
 
 # options that only fit some other option (the rest are refused in one line: see test_cli)
 NEEDS = {("regularizer", "kl"): ["model=bayes_mlp"], ("model", "cnn1d"): ["data=mnist1d"]}

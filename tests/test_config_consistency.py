@@ -12,10 +12,10 @@ import torch
 from sklearn.datasets import load_digits
 
 from conftest import compose_config, options
+from regopt.build import build_trainer
 from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.digits import DigitsDataModule
-from regopt.pipeline import build_trainer
 
 
 def refusal(overrides: list[str]) -> str:

@@ -11,10 +11,10 @@ from hydra.utils import instantiate
 from scipy import stats
 
 from conftest import compose_config, read_metrics, run_job
+from regopt.build import build_module
 from regopt.config.cli_errors import ConfigError
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
-from regopt.pipeline import build_module
 from regopt.regularizers.data import LabelSmoothing
 from regopt.regularizers.mixup import Mixup
 from regopt.regularizers.schedule import Schedule

@@ -29,8 +29,8 @@ def test_the_declared_keys_are_the_keys_of_the_record(tmp_path) -> None:
     from hydra.utils import instantiate
 
     from conftest import run_job
+    from regopt.build import build_module
     from regopt.monitor_check import logged_keys
-    from regopt.pipeline import build_module
 
     overrides = ["regularizer=[l1,l2,dropout]", "diagnostics.gradients.every_n_epochs=1"]
     run_job([*overrides, "trainer.max_epochs=2"], tmp_path / "run")

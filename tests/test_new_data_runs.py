@@ -102,7 +102,7 @@ def test_new_keys_are_range_checked(override, words, tmp_path) -> None:
 def test_a_classifier_model_refuses_regression_data(tmp_path) -> None:
     from hydra.utils import instantiate
 
-    from regopt.pipeline import build_module
+    from regopt.build import build_module
 
     cfg = compose_config(["data=teacher", "model=bayes_mlp", "logger=none"], tmp_path)
     with pytest.raises(

@@ -12,11 +12,11 @@ from hydra.utils import instantiate
 from pytorch_lightning.callbacks import Callback
 
 from conftest import compose_config, fit_watched, read_metrics, run_job
+from regopt.build import build_module
 from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
-from regopt.pipeline import build_module
 from regopt.regularizers.constraints import MaxNorm
 from regopt.regularizers.dropout import Dropout, dropout_layers
 from regopt.regularizers.schedule import Schedule

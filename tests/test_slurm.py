@@ -295,3 +295,39 @@ def test_ddp_cpu_runs_on_two_slurm_tasks_with_one_record_per_job(
         # two ranks (srun's tasks, not spawned ones): 359 samples, batches of 32 -> 6 steps an epoch
         assert [row["step"] for row in read_metrics(job)] == [5, 11]
         assert "using strategy=ddp instead of ddp_spawn" in (job / "train.log").read_text()
+
+
+def test_a_pruned_optuna_study_runs_its_trials_as_slurm_jobs_through_a_journal_file(
+    slurm_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Each trial is a SLURM job that reports to the study through Optuna's journal file (the
+    storage for a cluster without a database); the sweeper tells the study what each record says."""
+    import optuna
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    from test_sweeps import SMALL_STUDY
+
+    sweep, journal = tmp_path / "sweep", tmp_path / "study.log"
+    result = run_cli(
+        [
+            *SMALL_STUDY,
+            *SLURM[1:],
+            f"hparams_search.storage=journal://{journal}",
+            "hydra.sweeper.n_jobs=2",
+            "hydra.sweeper.n_trials=4",
+            f"hydra.sweep.dir={sweep}",
+        ],
+        tmp_path,
+        env=slurm_env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    storage = JournalStorage(JournalFileBackend(str(journal)))
+    trials = optuna.load_study(study_name="optuna", storage=storage).get_trials(deepcopy=False)
+    assert len(trials) == 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
+    for trial in trials:  # each trial ran as its own SLURM job and its record says what it told
+        summary = read_summary(sweep / str(trial.number))
+        assert summary["status"] == {"COMPLETE": "completed", "PRUNED": "pruned"}[trial.state.name]
+        assert sorted(trial.intermediate_values) == list(range(summary["epochs"]))
+        assert ended_job_state(slurm_env, slurm_job_id(summary))["JobState"] == "COMPLETED"

@@ -121,7 +121,7 @@ def test_memory_estimate_counts_optimiser_state_precision_and_members(tmp_path: 
     real model's parameters); float64 doubles float32; members add up."""
     from hydra.utils import instantiate
 
-    from regopt.pipeline import build_module
+    from regopt.build import build_module
     from regopt.stacked.memory import estimate_bytes
 
     def config(*overrides: str) -> DictConfig:

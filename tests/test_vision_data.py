@@ -97,8 +97,8 @@ def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_pa
     from hydra.utils import instantiate
 
     from conftest import compose_config
+    from regopt.build import build_module
     from regopt.config.cli_errors import ConfigError
-    from regopt.pipeline import build_module
 
     cfg = compose_config(["data=mnist", f"data.data_dir={data_home}", f"data.test_rows={ROWS}",
                           "data.parser=liac-arff", "model=mlp"], tmp_path)  # fmt: skip

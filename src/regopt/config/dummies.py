@@ -82,7 +82,7 @@ def check_closure_calls(optimizer: Any, trainer: dict[str, Any]) -> None:
 
 
 def _trainer(node: dict[str, Any]) -> Any:
-    """The Trainer as pipeline.build_trainer makes it, less what only the run has."""
+    """The Trainer as regopt.build.build_trainer makes it, less what only the run has."""
     return instantiate(node, logger=False, callbacks=[], enable_checkpointing=False)
 
 

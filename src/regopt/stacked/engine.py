@@ -19,8 +19,9 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
+from regopt.build import build_trainer
 from regopt.divergence import Diverged
-from regopt.pipeline import assemble, build_trainer, report
+from regopt.pipeline import assemble, report
 from regopt.record.run_dir import status_of
 from regopt.stacked.check import NotStackable, check_stackable
 from regopt.stacked.hooks import MemberCallbacks, interrupt_member

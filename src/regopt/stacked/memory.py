@@ -19,8 +19,8 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch import nn
 
+from regopt.build import model_sizes
 from regopt.optim.factory import OptimizerFactory
-from regopt.pipeline import model_sizes
 
 BYTES = {"64": 8, "32": 4, "16": 2, "bf16": 2}  # per element, by the precision's first part
 
