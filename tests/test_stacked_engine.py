@@ -155,7 +155,8 @@ def _grid_groups() -> dict[str, tuple[list[str], list[str]]]:
 @pytest.fixture(scope="module")
 def grid(tmp_path_factory: pytest.TempPathFactory):
     """One CLI multirun and one stack per group of options that need the same overrides,
-    made on first use: option -> (its member's run dir, its separate run's)."""
+    made on first use (refused options stay out): option -> (its member's run dir, its separate
+    run's)."""
     made: dict[tuple[str, ...], dict[str, tuple[Path, Path]]] = {}  # by (needs, directory)
 
     def runs(option: str) -> tuple[Path, Path]:
@@ -166,7 +167,7 @@ def grid(tmp_path_factory: pytest.TempPathFactory):
             together = {
                 name: c
                 for name, (d, c) in _grid_groups().items()
-                if d == needs and c.startswith(f"{directory}=")
+                if d == needs and c.startswith(f"{directory}=") and name not in REFUSED
             }
             values = ",".join(c.split("=", 1)[1] for c in together.values())
             root = tmp_path_factory.mktemp("grid")
