@@ -33,9 +33,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "regopt.train"]
-JOB = ["data=synthetic", "model.widths=[512,512]", "optimizer=adam", "optimizer.lr=1e-3",
-       "regularizer=none", "data.batch_size=128", "trainer.max_epochs=5",
-       "logger=none"]  # fmt: skip
+JOB = [
+    "data=synthetic",
+    "model.widths=[512,512]",
+    "optimizer=adam",
+    "optimizer.lr=1e-3",
+    "regularizer=none",
+    "data.batch_size=128",
+    "trainer.max_epochs=5",
+    "logger=none",
+]
 OFF = ["callbacks=none", "diagnostics=none"]
 SWEEP = ["optimizer=sgd,adam,adamw", "regularizer=none,l2,elastic"]  # 9 jobs of the default job
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -45,8 +52,9 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float, st
     """Wall seconds, peak RSS (MB, from the kernel's accounting of that child) and stdout."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})},
-                                stdout=out, stderr=err, text=True)  # fmt: skip
+        proc = subprocess.Popen(
+            command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=out, stderr=err, text=True
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -60,16 +68,24 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float, st
 def script_rep(script: str) -> dict[str, float]:
     wall, peak, out = timed([sys.executable, script])
     result = json.loads(out.strip().splitlines()[-1])
-    return {"fit": result["fit_s"], "process": wall, "peak_mb": peak,
-            "val_loss": result["val_loss"]}  # fmt: skip
+    return {
+        "fit": result["fit_s"],
+        "process": wall,
+        "peak_mb": peak,
+        "val_loss": result["val_loss"],
+    }
 
 
 def regopt_rep(extra: list[str]) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as run_dir:
         wall, peak, _ = timed([*TRAIN, *JOB, *extra, f"hydra.run.dir={run_dir}"])
         summary = json.loads((Path(run_dir) / "summary.json").read_text())
-    return {"fit": summary["wall_time_s"], "process": wall, "peak_mb": peak,
-            "val_loss": summary["final"]["val/loss"]}  # fmt: skip
+    return {
+        "fit": summary["wall_time_s"],
+        "process": wall,
+        "peak_mb": peak,
+        "val_loss": summary["final"]["val/loss"],
+    }
 
 
 def cli_rep(args: list[str]) -> float:
@@ -80,12 +96,18 @@ def sweep(launcher: list[str]) -> dict[str, float]:
     """Wall time of the 9-job multirun, and the sum of its jobs' own fit times."""
     with tempfile.TemporaryDirectory() as root:
         sweep_dir = Path(root) / "sweep"
-        wall = timed([*TRAIN, "-m", *SWEEP, *launcher, f"hydra.sweep.dir={sweep_dir}"],
-                     env={"REGOPT_ROOT": root})[0]  # fmt: skip
+        wall = timed(
+            [*TRAIN, "-m", *SWEEP, *launcher, f"hydra.sweep.dir={sweep_dir}"],
+            env={"REGOPT_ROOT": root},
+        )[0]
         summaries = [json.loads(p.read_text()) for p in sweep_dir.glob("*/summary.json")]
     completed = sum(s["status"] == "completed" for s in summaries)
-    return {"wall": wall, "fits": sum(s["wall_time_s"] for s in summaries), "jobs": len(summaries),
-            "completed": completed}  # fmt: skip
+    return {
+        "wall": wall,
+        "fits": sum(s["wall_time_s"] for s in summaries),
+        "jobs": len(summaries),
+        "completed": completed,
+    }
 
 
 def median(values: list[float]) -> float:
@@ -103,8 +125,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return (f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-            f"torch {torch.__version__} ({torch.get_num_threads()} threads)")  # fmt: skip
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"torch {torch.__version__} ({torch.get_num_threads()} threads)"
+    )
 
 
 def main() -> None:
@@ -132,8 +156,10 @@ def main() -> None:
     steps = json.loads(
         timed([sys.executable, "scripts/bench_steps.py"])[2].strip().splitlines()[-1]
     )
-    cli = {"--help": median([cli_rep(["--help"]) for _ in range(args.reps)]),
-           "--cfg job": median([cli_rep(["--cfg", "job"]) for _ in range(args.reps)])}  # fmt: skip
+    cli = {
+        "--help": median([cli_rep(["--help"]) for _ in range(args.reps)]),
+        "--cfg job": median([cli_rep(["--cfg", "job"]) for _ in range(args.reps)]),
+    }
     sweeps = {}
     if not args.no_sweep:
         sweeps["basic launcher (one process, jobs in turn)"] = sweep([])
@@ -154,28 +180,39 @@ def render(results, steps, cli, sweeps, reps, load) -> str:
         "| variant | fit s | fit / plain | whole process s | process - plain s | peak MB "
         "| final val loss |",
         "|---|---|---|---|---|---|---|",
-    ]  # fmt: skip
+    ]
     for name, rows in results.items():
         fit, process = median([r["fit"] for r in rows]), median([r["process"] for r in rows])
         peak, val = median([r["peak_mb"] for r in rows]), median([r["val_loss"] for r in rows])
-        lines.append(f"| {name} | {fit:.2f} | {fit / plain_fit:.2f}x | {process:.2f} | "
-                     f"{process - plain_process:+.2f} | {peak:.0f} | {val:.4f} |")  # fmt: skip
+        lines.append(
+            f"| {name} | {fit:.2f} | {fit / plain_fit:.2f}x | {process:.2f} | "
+            f"{process - plain_process:+.2f} | {peak:.0f} | {val:.4f} |"
+        )
     plain_step = steps["plain"]
-    lines += ["", "Per step, with a tiny model (`scripts/bench_steps.py`: 8-8-10 MLP, batch 16, "
-              "2,500 steps, 1 thread): what each loop adds beyond the arithmetic.", "",
-              "| loop | us per step | over plain us |", "|---|---|---|"]  # fmt: skip
+    lines += [
+        "",
+        "Per step, with a tiny model (`scripts/bench_steps.py`: 8-8-10 MLP, batch 16, "
+        "2,500 steps, 1 thread): what each loop adds beyond the arithmetic.",
+        "",
+        "| loop | us per step | over plain us |",
+        "|---|---|---|",
+    ]
     lines += [f"| {name} | {us:.0f} | {us - plain_step:+.0f} |" for name, us in steps.items()]
     lines += ["", "| command | s |", "|---|---|"]
     lines += [f"| `regopt-train {k}` | {v:.2f} |" for k, v in cli.items()]
     if sweeps:
-        header = ("| 9-job multirun of the default digits job | wall s | sum of the jobs' fits s "
-                  "| wall - fits, per job s | completed |")  # fmt: skip
+        header = (
+            "| 9-job multirun of the default digits job | wall s | sum of the jobs' fits s "
+            "| wall - fits, per job s | completed |"
+        )
         lines += ["", header, "|---|---|---|---|---|"]
         for name, s in sweeps.items():
             per_job = (s["wall"] - s["fits"]) / max(s["jobs"], 1)
             overhead = "jobs overlap" if "parallel" in name else f"{per_job:.2f}"
-            lines.append(f"| {name} | {s['wall']:.1f} | {s['fits']:.1f} | {overhead} | "
-                         f"{s['completed']}/{s['jobs']} |")  # fmt: skip
+            lines.append(
+                f"| {name} | {s['wall']:.1f} | {s['fits']:.1f} | {overhead} | "
+                f"{s['completed']}/{s['jobs']} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -27,9 +27,13 @@ ONLY = {
     "train_eval": ["~diagnostics.best", "~diagnostics.weights", "~diagnostics.gradients"],
     "best": ["~diagnostics.train_eval", "~diagnostics.weights", "~diagnostics.gradients"],
     "weights": ["~diagnostics.train_eval", "~diagnostics.best", "~diagnostics.gradients"],
-    "gradients (every epoch)": ["~diagnostics.train_eval", "~diagnostics.best",
-                                "~diagnostics.weights", "diagnostics.gradients.every_n_epochs=1"],
-}  # fmt: skip
+    "gradients (every epoch)": [
+        "~diagnostics.train_eval",
+        "~diagnostics.best",
+        "~diagnostics.weights",
+        "diagnostics.gradients.every_n_epochs=1",
+    ],
+}
 WORKLOADS = {
     "digits, 359 train samples": [],
     "digits, 1437 train samples": ["data.train_fraction=0.8"],
@@ -105,12 +109,22 @@ def main() -> None:
             none = statistics.median(times["none"])
             for name, values in times.items():
                 m, h = statistics.median(values), statistics.median(hooks[name])
-                print(f"| {workload} | {name} | {1000 * m:.1f} | {1000 * (m - none):+.1f} | "
-                      f"{100 * (m - none) / none:+.1f} | {1000 * h:.1f} |")  # fmt: skip
+                print(
+                    f"| {workload} | {name} | {1000 * m:.1f} | {1000 * (m - none):+.1f} | "
+                    f"{100 * (m - none) / none:+.1f} | {1000 * h:.1f} |"
+                )
     from regopt.record.plots import draw_curves
 
-    rows = [{"epoch": e, "val/loss": 1 / (e + 1), "train_eval/loss": 1 / (e + 2),
-             "val/acc": 0.5, "gap/loss": 0.1} for e in range(200)]  # fmt: skip
+    rows = [
+        {
+            "epoch": e,
+            "val/loss": 1 / (e + 1),
+            "train_eval/loss": 1 / (e + 2),
+            "val/acc": 0.5,
+            "gap/loss": 0.1,
+        }
+        for e in range(200)
+    ]
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         draw_curves(rows, {"onset_epoch": 20}, Path(tmp) / "curves.png")

@@ -93,8 +93,9 @@ def all_at_once(
             index = torch.stack(per_member)  # (K, B): every member its own batch
             outputs = forward(x[index])
             # the sum of the members' mean losses: each member's gradient is its own loss's
-            flat = F.cross_entropy(outputs.reshape(-1, classes), y[index].reshape(-1),
-                                   reduction="none")  # fmt: skip
+            flat = F.cross_entropy(
+                outputs.reshape(-1, classes), y[index].reshape(-1), reduction="none"
+            )
             per_member_loss = flat.view(index.shape).mean(dim=1)
             for p in params.values():
                 p.grad = None
@@ -135,12 +136,20 @@ def main() -> None:
     sequential, expected = one_after_another(data, seeds, lrs, widths, args.epochs, args.batch_size)
     together, got = all_at_once(data, seeds, lrs, widths, args.epochs, args.batch_size)
     worst = max(abs(a - b) / abs(a) for a, b in zip(expected, got, strict=True))
-    print(json.dumps({
-        "members": args.members, "width": args.width, "epochs": args.epochs,
-        "one_after_another_s": round(sequential, 2), "all_at_once_s": round(together, 2),
-        "speedup": round(sequential / together, 2), "max_relative_val_loss_difference": worst,
-        "threads": torch.get_num_threads(),
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "members": args.members,
+                "width": args.width,
+                "epochs": args.epochs,
+                "one_after_another_s": round(sequential, 2),
+                "all_at_once_s": round(together, 2),
+                "speedup": round(sequential / together, 2),
+                "max_relative_val_loss_difference": worst,
+                "threads": torch.get_num_threads(),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -60,10 +60,17 @@ def main() -> None:
     torch.manual_seed(args.seed)
     module = Bare(args.input_dim, args.classes, args.lr)
     timer = FitTimer()
-    trainer = pl.Trainer(max_epochs=args.epochs, accelerator="cpu", devices=1, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, num_sanity_val_steps=0,
-                         callbacks=[timer])  # fmt: skip
+    trainer = pl.Trainer(
+        max_epochs=args.epochs,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+    )
     trainer.fit(module, train_dataloaders=train, val_dataloaders=val)
     print(json.dumps({"fit_s": timer.seconds, "val_loss": float(module.val_loss)}))
 

@@ -67,8 +67,11 @@ def main() -> None:
             val_acc = (outputs.argmax(-1) == y_val).float().mean().item()
         train_loss = (train_sum / args.n_train).item()
     fit_s = time.perf_counter() - started
-    print(json.dumps({"fit_s": fit_s, "train_loss": train_loss, "val_loss": val_loss,
-                      "val_acc": val_acc}))  # fmt: skip
+    print(
+        json.dumps(
+            {"fit_s": fit_s, "train_loss": train_loss, "val_loss": val_loss, "val_acc": val_acc}
+        )
+    )
 
 
 if __name__ == "__main__":

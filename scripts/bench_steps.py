@@ -82,27 +82,48 @@ class FitTimer(pl.Callback):
 def bare_lightning(x: torch.Tensor, y: torch.Tensor) -> float:
     torch.manual_seed(0)
     timer = FitTimer()
-    trainer = pl.Trainer(max_epochs=EPOCHS, accelerator="cpu", devices=1, logger=False,
-                         enable_checkpointing=False, enable_progress_bar=False,
-                         enable_model_summary=False, num_sanity_val_steps=0,
-                         callbacks=[timer])  # fmt: skip
-    trainer.fit(Bare(), TensorLoader(x[:N], y[:N], BATCH, shuffle=True, seed=0),
-                TensorLoader(x[N:], y[N:], 2048, shuffle=False))  # fmt: skip
+    trainer = pl.Trainer(
+        max_epochs=EPOCHS,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[timer],
+    )
+    trainer.fit(
+        Bare(),
+        TensorLoader(x[:N], y[:N], BATCH, shuffle=True, seed=0),
+        TensorLoader(x[N:], y[N:], 2048, shuffle=False),
+    )
     return timer.seconds
 
 
 def regopt(extra: list[str]) -> float:
     from regopt.pipeline import fit
 
-    overrides = ["logger=none", "data=synthetic", f"data.n_train={N}", f"data.input_dim={DIM}",
-                 "model.widths=[8]", "regularizer=none", f"data.batch_size={BATCH}",
-                 f"trainer.max_epochs={EPOCHS}", "optimizer=adam", "threads=1", *extra]  # fmt: skip
+    overrides = [
+        "logger=none",
+        "data=synthetic",
+        f"data.n_train={N}",
+        f"data.input_dim={DIM}",
+        "model.widths=[8]",
+        "regularizer=none",
+        f"data.batch_size={BATCH}",
+        f"trainer.max_epochs={EPOCHS}",
+        "optimizer=adam",
+        "threads=1",
+        *extra,
+    ]
     with (
         tempfile.TemporaryDirectory() as run_dir,
         initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"),
     ):
-        cfg = compose("train", [*overrides, f"paths.output_dir={run_dir}"],
-                      return_hydra_config=True)  # fmt: skip
+        cfg = compose(
+            "train", [*overrides, f"paths.output_dir={run_dir}"], return_hydra_config=True
+        )
         HydraConfig.instance().set_config(cfg)
         with open_dict(cfg):
             del cfg["hydra"]

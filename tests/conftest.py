@@ -19,8 +19,19 @@ from regopt.config.resolvers import register_resolvers
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
-GROUPS = ("data", "model", "regularizer", "optimizer", "scheduler", "trainer", "logger",
-          "callbacks", "diagnostics", "experiment", "hparams_search")  # fmt: skip
+GROUPS = (
+    "data",
+    "model",
+    "regularizer",
+    "optimizer",
+    "scheduler",
+    "trainer",
+    "logger",
+    "callbacks",
+    "diagnostics",
+    "experiment",
+    "hparams_search",
+)
 
 
 def options(group: str) -> list[str]:
@@ -71,8 +82,7 @@ def compose_config(overrides: list[str], output_dir: Path | None = None) -> Dict
     register_resolvers()
     extra = [f"paths.output_dir={output_dir}"] if output_dir is not None else []
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=[*overrides, *extra],
-                      return_hydra_config=True)  # fmt: skip
+        cfg = compose(config_name="train", overrides=[*overrides, *extra], return_hydra_config=True)
     HydraConfig.instance().set_config(cfg)
     with open_dict(cfg):
         del cfg["hydra"]
@@ -118,9 +128,13 @@ def run_cli(args: list[str], root: Path, env: dict | None = None, timeout: float
     """Run `regopt-train` as a user would, with its logs under `root`."""
     full_env = {**os.environ, "REGOPT_ROOT": str(root), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "regopt.train", *args], cwd=ROOT, env=full_env,
-        capture_output=True, text=True, timeout=timeout,
-    )  # fmt: skip
+        [sys.executable, "-m", "regopt.train", *args],
+        cwd=ROOT,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 @pytest.fixture(scope="session")

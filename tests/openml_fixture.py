@@ -31,31 +31,62 @@ def write_openml_images(data_home: Path, data_id: int, shape: tuple[int, int, in
     table, labels = image_table(n, shape)
     columns = [f"pixel{j + 1}" if shape[0] == 1 else f"a{j}" for j in range(table.shape[1])]
     classes = ",".join(str(k) for k in range(10))
-    lines = ["@RELATION fixture", *(f"@ATTRIBUTE {name} NUMERIC" for name in columns),
-             f"@ATTRIBUTE class {{{classes}}}", "@DATA"]  # fmt: skip
+    lines = [
+        "@RELATION fixture",
+        *(f"@ATTRIBUTE {name} NUMERIC" for name in columns),
+        f"@ATTRIBUTE class {{{classes}}}",
+        "@DATA",
+    ]
     lines += [
         ",".join(map(str, row)) + f",{label}" for row, label in zip(table, labels, strict=True)
     ]
     arff = ("\n".join(lines) + "\n").encode()
     file_id = 900_000 + data_id
     base = data_home / "openml" / "openml.org"
-    description = {"data_set_description": {
-        "id": str(data_id), "name": "fixture", "version": "1", "format": "ARFF", "status": "active",
-        "description": "test fixture", "file_id": str(file_id),
-        "url": f"https://api.openml.org/data/v1/download/{file_id}/fixture.arff",
-        "default_target_attribute": "class", "md5_checksum": hashlib.md5(arff).hexdigest(),
-    }}  # fmt: skip
-    features = [{"index": str(j), "name": name, "data_type": "numeric", "is_target": "false",
-                 "is_ignore": "false", "is_row_identifier": "false",
-                 "number_of_missing_values": "0"} for j, name in enumerate(columns)]  # fmt: skip
-    features.append({"index": str(len(columns)), "name": "class", "data_type": "nominal",
-                     "nominal_values": json.dumps([str(k) for k in range(10)]), "is_target": "true",
-                     "is_ignore": "false", "is_row_identifier": "false",
-                     "number_of_missing_values": "0"})  # fmt: skip
+    description = {
+        "data_set_description": {
+            "id": str(data_id),
+            "name": "fixture",
+            "version": "1",
+            "format": "ARFF",
+            "status": "active",
+            "description": "test fixture",
+            "file_id": str(file_id),
+            "url": f"https://api.openml.org/data/v1/download/{file_id}/fixture.arff",
+            "default_target_attribute": "class",
+            "md5_checksum": hashlib.md5(arff).hexdigest(),
+        }
+    }
+    features = [
+        {
+            "index": str(j),
+            "name": name,
+            "data_type": "numeric",
+            "is_target": "false",
+            "is_ignore": "false",
+            "is_row_identifier": "false",
+            "number_of_missing_values": "0",
+        }
+        for j, name in enumerate(columns)
+    ]
+    features.append(
+        {
+            "index": str(len(columns)),
+            "name": "class",
+            "data_type": "nominal",
+            "nominal_values": json.dumps([str(k) for k in range(10)]),
+            "is_target": "true",
+            "is_ignore": "false",
+            "is_row_identifier": "false",
+            "number_of_missing_values": "0",
+        }
+    )
     qualities = {"data_qualities": {"quality": [{"name": "NumberOfInstances", "value": f"{n}.0"}]}}
     _gzip(base / f"api/v1/json/data/{data_id}.gz", json.dumps(description).encode())
-    _gzip(base / f"api/v1/json/data/features/{data_id}.gz",
-          json.dumps({"data_features": {"feature": features}}).encode())  # fmt: skip
+    _gzip(
+        base / f"api/v1/json/data/features/{data_id}.gz",
+        json.dumps({"data_features": {"feature": features}}).encode(),
+    )
     _gzip(base / f"api/v1/json/data/qualities/{data_id}.gz", json.dumps(qualities).encode())
     _gzip(base / f"data/v1/download/{file_id}/fixture.arff.gz", arff)
 

@@ -14,10 +14,19 @@ from regopt.data.gaussian import gaussian_classes
 from regopt.models.mlp import MLP
 
 N_TRAIN, N_VAL, BATCH, EPOCHS, WINDOW = 1000, 300, 64, 2, 3  # 16 batches: 5 windows + 1 batch
-JOB = ["data=synthetic", f"data.n_train={N_TRAIN}", f"data.n_val={N_VAL}",
-       f"data.batch_size={BATCH}", "model.widths=[32,32]", "optimizer=sgd", "optimizer.lr=0.1",
-       "regularizer=none", f"trainer.max_epochs={EPOCHS}", "callbacks=none",
-       "diagnostics=none"]  # fmt: skip
+JOB = [
+    "data=synthetic",
+    f"data.n_train={N_TRAIN}",
+    f"data.n_val={N_VAL}",
+    f"data.batch_size={BATCH}",
+    "model.widths=[32,32]",
+    "optimizer=sgd",
+    "optimizer.lr=0.1",
+    "regularizer=none",
+    f"trainer.max_epochs={EPOCHS}",
+    "callbacks=none",
+    "diagnostics=none",
+]
 
 
 def plain_accumulating_loop(window: int, clip: float | None = None) -> tuple[float, int]:

@@ -25,8 +25,10 @@ def test_the_generated_block_is_replaced_and_the_analysis_kept(tmp_path) -> None
     page = tmp_path / "benchmarks.md"
     bench.write_between_markers(page, "first table\n")
     assert page.read_text() == f"# Benchmarks\n\n{bench.START}\nfirst table\n{bench.END}\n"
-    page.write_text(page.read_text().replace("# Benchmarks\n", "# Benchmarks\nintro\n")
-                    + "## Where the time goes\nanalysis\n")  # fmt: skip
+    page.write_text(
+        page.read_text().replace("# Benchmarks\n", "# Benchmarks\nintro\n")
+        + "## Where the time goes\nanalysis\n"
+    )
     bench.write_between_markers(page, "second table\n")
     text = page.read_text()
     assert "first table" not in text and "second table" in text
@@ -36,9 +38,13 @@ def test_the_generated_block_is_replaced_and_the_analysis_kept(tmp_path) -> None
 @pytest.mark.slow
 def test_bench_runs_every_variant_on_the_same_work(tmp_path) -> None:
     out = tmp_path / "bench.md"
-    result = subprocess.run([sys.executable, "scripts/bench.py", "--reps", "1", "--no-sweep",
-                             "--out", str(out)], cwd=ROOT, capture_output=True, text=True,
-                            timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "scripts/bench.py", "--reps", "1", "--no-sweep", "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     rows = [
         line
@@ -54,9 +60,22 @@ def test_bench_runs_every_variant_on_the_same_work(tmp_path) -> None:
 
 
 def test_members_trained_at_once_end_where_their_own_runs_end() -> None:
-    result = subprocess.run([sys.executable, "scripts/bench_ensemble.py", "--members", "3",
-                             "--epochs", "2", "--width", "16"], cwd=ROOT, capture_output=True,
-                            text=True, timeout=300)  # fmt: skip
+    result = subprocess.run(
+        [
+            sys.executable,
+            "scripts/bench_ensemble.py",
+            "--members",
+            "3",
+            "--epochs",
+            "2",
+            "--width",
+            "16",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     measured = json.loads(result.stdout.strip().splitlines()[-1])
     # stacked weights, one batched matmul per layer, per-member lr: the same training per member

@@ -18,8 +18,16 @@ from regopt.config.validate import validate_config
 
 TABLE = ROOT / "docs" / "results" / "calibrate" / "calibrate.csv"
 # the strength key of each regulariser in its conf/regularizer/<name>.yaml
-KEYS = {"l1": "weight", "l2": "weight", "elastic": "weight", "dropout": "p", "input_noise": "std",
-        "label_smoothing": "smoothing", "mixup": "alpha", "max_norm": "bound"}  # fmt: skip
+KEYS = {
+    "l1": "weight",
+    "l2": "weight",
+    "elastic": "weight",
+    "dropout": "p",
+    "input_noise": "std",
+    "label_smoothing": "smoothing",
+    "mixup": "alpha",
+    "max_norm": "bound",
+}
 
 
 @pytest.mark.parametrize(("reg", "level"), [("l2", "s1"), ("max_norm", "s4"), ("dropout", "s4")])
@@ -36,11 +44,20 @@ def test_a_level_of_the_grid_sets_that_strength(reg: str, level: str, tmp_path: 
 
 def fake(path: Path, reg: str, level: str, seed: int, best: float, gap: float, label: str) -> None:
     path.mkdir(parents=True)
-    overrides = ["experiment=calibrate", f"experiment/calibrate/reg={reg}",
-                 f"experiment.level={level}", f"seed={seed}"]  # fmt: skip
+    overrides = [
+        "experiment=calibrate",
+        f"experiment/calibrate/reg={reg}",
+        f"experiment.level={level}",
+        f"seed={seed}",
+    ]
     regs = [] if reg == "none" else [{"name": reg, "label": label}]
-    summary = {"status": "completed", "overrides": overrides, "regularizers": regs,
-               "best": {"val/loss": best}, "final": {"gap/loss": gap}}  # fmt: skip
+    summary = {
+        "status": "completed",
+        "overrides": overrides,
+        "regularizers": regs,
+        "best": {"val/loss": best},
+        "final": {"gap/loss": gap},
+    }
     (path / "summary.json").write_text(json.dumps(summary))
 
 
@@ -65,8 +82,15 @@ def test_table_effects_are_paired_t_intervals_and_the_rule_picks_as_written(tmp_
         fake(tmp_path / "none" / str(seed), "none", "s1", seed, none_best[seed], none_gap[seed], "")
     for (reg, level), (dbest, dgap) in shifts.items():
         for seed in seeds:
-            fake(tmp_path / "grid" / str(job), reg, level, seed, none_best[seed] + dbest[seed],
-                 none_gap[seed] + dgap[seed], f"{reg}(w={level})")  # fmt: skip
+            fake(
+                tmp_path / "grid" / str(job),
+                reg,
+                level,
+                seed,
+                none_best[seed] + dbest[seed],
+                none_gap[seed] + dgap[seed],
+                f"{reg}(w={level})",
+            )
             job += 1
     main([str(tmp_path)])
     with open(tmp_path / "calibrate.csv") as handle:
@@ -75,8 +99,10 @@ def test_table_effects_are_paired_t_intervals_and_the_rule_picks_as_written(tmp_
     for (reg, level), (dbest, dgap) in shifts.items():
         row = rows[reg, level]
         assert row["strength"] == f"w={level}"
-        for name, delta, base in (("best_val_loss", dbest, none_best),
-                                  ("final_gap_loss", dgap, none_gap)):  # fmt: skip
+        for name, delta, base in (
+            ("best_val_loss", dbest, none_best),
+            ("final_gap_loss", dgap, none_gap),
+        ):
             setting = [b + d for b, d in zip(base, delta, strict=True)]
             test = scipy_stats.ttest_rel(setting, base)
             low, high = test.confidence_interval()
@@ -117,16 +143,29 @@ def test_make_calibrate_reduced_writes_the_table_into_its_docs_dir(tmp_path: Pat
     both seeds) lands in CAL_DOCS."""
     docs = tmp_path / "docs"
     result = subprocess.run(
-        ["make", "--no-print-directory", "calibrate", f"CAL_DIR={tmp_path / 'cal'}",
-         f"CAL_DOCS={docs}", "ARGS=seed=0,1 trainer.max_epochs=2 callbacks=none",
-         "CAL_GRID_ARGS=experiment/calibrate/reg=l2,max_norm experiment.level=s1,s4"],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+        [
+            "make",
+            "--no-print-directory",
+            "calibrate",
+            f"CAL_DIR={tmp_path / 'cal'}",
+            f"CAL_DOCS={docs}",
+            "ARGS=seed=0,1 trainer.max_epochs=2 callbacks=none",
+            "CAL_GRID_ARGS=experiment/calibrate/reg=l2,max_norm experiment.level=s1,s4",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     with open(docs / "calibrate.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["regularizer"], r["level"]) for r in rows] == [
-        ("l2", "s1"), ("l2", "s4"), ("max_norm", "s1"), ("max_norm", "s4")]  # fmt: skip
+        ("l2", "s1"),
+        ("l2", "s4"),
+        ("max_norm", "s1"),
+        ("max_norm", "s4"),
+    ]
     assert [r["strength"] for r in rows] == ["weight=0.0001", "weight=0.1", "bound=4", "bound=0.5"]
     assert all(r["best_val_loss_n"] == "2" and r["best_val_loss_test"] == "paired" for r in rows)
     assert (docs / "calibrate.md").read_text().startswith("# Calibration of the default strengths")

@@ -119,13 +119,26 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
     """W&B is offline by default: every address it could reach points at a counting listener."""
     counter = ConnectionCounter()
     url = f"http://127.0.0.1:{counter.port}"
-    env = {"WANDB_BASE_URL": url, "HTTP_PROXY": url, "HTTPS_PROXY": url,
-           "http_proxy": url, "https_proxy": url, "NO_PROXY": "", "no_proxy": ""}  # fmt: skip
+    env = {
+        "WANDB_BASE_URL": url,
+        "HTTP_PROXY": url,
+        "HTTPS_PROXY": url,
+        "http_proxy": url,
+        "https_proxy": url,
+        "NO_PROXY": "",
+        "no_proxy": "",
+    }
     try:
         result = run_cli(
-            ["optimizer=sgd", "regularizer=[l1,l2]", "regularizer.l1.weight=1e-4",
-             "trainer.max_epochs=3"], tmp_path, env=env,
-        )  # fmt: skip
+            [
+                "optimizer=sgd",
+                "regularizer=[l1,l2]",
+                "regularizer.l1.weight=1e-4",
+                "trainer.max_epochs=3",
+            ],
+            tmp_path,
+            env=env,
+        )
     finally:
         counter.close()
     assert result.returncode == 0, result.stderr[-3000:]
@@ -135,7 +148,9 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
     summary = read_summary(run_dir)
     assert summary["status"] == "completed"
     assert [(r["name"], r["weight"]) for r in summary["regularizers"]] == [
-        ("l1", 1e-4), ("l2", 1e-4)]  # fmt: skip
+        ("l1", 1e-4),
+        ("l2", 1e-4),
+    ]
     assert summary["optimizer"]["name"] == "sgd"
     rows = read_metrics(run_dir)
     assert len(rows) == 3

@@ -18,8 +18,10 @@ def test_cnn1d_takes_flat_or_shaped_sequences(batch) -> None:
     assert model(batch).shape == (6, 10)
 
 
-@pytest.mark.parametrize(("shape", "batch"), [((1, 8, 8), (5, 64)), ((1, 28, 28), (5, 1, 28, 28)),
-                                              ((3, 32, 32), (5, 3, 32, 32))])  # fmt: skip
+@pytest.mark.parametrize(
+    ("shape", "batch"),
+    [((1, 8, 8), (5, 64)), ((1, 28, 28), (5, 1, 28, 28)), ((3, 32, 32), (5, 3, 32, 32))],
+)
 def test_cnn_output_shape(shape, batch) -> None:
     model = CNN(shape, 7, channels=(4, 8), hidden=16)
     assert model(torch.randn(*batch)).shape == (5, 7)

@@ -74,8 +74,7 @@ def test_the_digits_sizes_at_the_edges_are_accepted_and_split(overrides) -> None
     """The rule is scikit-learn's, not a guess: what it accepts, the data module splits."""
     cfg = compose_config(overrides)
     validate_config(cfg)
-    data = DigitsDataModule(train_fraction=cfg.data.train_fraction,
-                            train_size=cfg.data.train_size)  # fmt: skip
+    data = DigitsDataModule(train_fraction=cfg.data.train_fraction, train_size=cfg.data.train_size)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # all for training: validates on the training set
         data.setup()
@@ -102,8 +101,12 @@ def test_nesterov_with_momentum_and_adam_with_two_betas_are_accepted() -> None:
     validate_config(compose_config(["optimizer=nesterov"]))
     validate_config(compose_config(["optimizer=adamw", "optimizer.betas=[0.5,0.9]"]))
     cfg = compose_config(["optimizer=nesterov"])
-    assert torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=cfg.optimizer.lr,
-                           momentum=cfg.optimizer.momentum, nesterov=True)  # fmt: skip
+    assert torch.optim.SGD(
+        [torch.zeros(1, requires_grad=True)],
+        lr=cfg.optimizer.lr,
+        momentum=cfg.optimizer.momentum,
+        nesterov=True,
+    )
 
 
 @pytest.mark.parametrize("data", ["teacher", "synthetic", "mnist1d"])

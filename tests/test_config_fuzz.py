@@ -36,16 +36,27 @@ TORCH_NON_NEGATIVE = ["optimizer.lr", "optimizer.weight_decay"]
 IN_0_1 = ["data.label_noise", "verdict.min_train_fall"]  # [0, 1]
 IN_0_1_OPEN_LOW = ["data.train_fraction"]  # (0, 1]
 IN_0_1_OPEN_HIGH = ["model.dropout"]  # [0, 1)
-POSITIVE_INT = ["data.batch_size", "data.eval_batch_size",
-                "callbacks.progress.every_n_epochs", "diagnostics.train_eval.max_samples",
-                "verdict.patience", "data.train_size"]  # fmt: skip
-CHOICES = {"data.normalize": ["standard", "scale", "none"],
-           "model.activation": ["relu", "gelu", "tanh", "silu"],
-           "optimizer.weight_decay_params": ["weights", "all"],
-           "regularizer.l2.params": ["weights", "all"],
-           "schedule.kind": ["constant", "delayed", "linear", "cosine", "switch_off"]}  # fmt: skip
-BOOLEANS = ["data.random_labels", "optimizer.decoupled_weight_decay",
-            "diagnostics.weights.per_layer", "trainer.enable_progress_bar"]  # fmt: skip
+POSITIVE_INT = [
+    "data.batch_size",
+    "data.eval_batch_size",
+    "callbacks.progress.every_n_epochs",
+    "diagnostics.train_eval.max_samples",
+    "verdict.patience",
+    "data.train_size",
+]
+CHOICES = {
+    "data.normalize": ["standard", "scale", "none"],
+    "model.activation": ["relu", "gelu", "tanh", "silu"],
+    "optimizer.weight_decay_params": ["weights", "all"],
+    "regularizer.l2.params": ["weights", "all"],
+    "schedule.kind": ["constant", "delayed", "linear", "cosine", "switch_off"],
+}
+BOOLEANS = [
+    "data.random_labels",
+    "optimizer.decoupled_weight_decay",
+    "diagnostics.weights.per_layer",
+    "trainer.enable_progress_bar",
+]
 STRINGS = ["name", "callbacks.model_checkpoint.monitor", "logger.wandb.project"]
 GROUPS = ["data", "model", "optimizer", "scheduler", "trainer", "callbacks", "diagnostics"]
 RESERVED = {"true", "false", "null", "inf", "nan", "none", "on", "off", "yes", "no"}
@@ -76,13 +87,13 @@ bad_settings = st.one_of(
     numeric_key(IN_0_1_OPEN_HIGH, finite.filter(lambda v: not 0 <= v < 1)),
     numeric_key(
         POSITIVE_INT, st.one_of(st.integers(max_value=0), finite.filter(lambda v: v != int(v)))
-    ),  # fmt: skip
+    ),
     st.sampled_from(sorted(CHOICES)).flatmap(
         lambda key: st.tuples(
             st.just(key),
             st.one_of(words.filter(lambda w: w not in CHOICES[key]), st.integers(), st.booleans()),
         )
-    ),  # fmt: skip
+    ),
     st.tuples(st.sampled_from(BOOLEANS), st.one_of(words, st.integers(), finite)),
     st.tuples(
         st.sampled_from(STRINGS),
@@ -96,7 +107,7 @@ bad_settings = st.one_of(
             st.lists(st.integers(max_value=0), min_size=1, max_size=3),
             st.lists(words, min_size=1, max_size=2),
         ),
-    ),  # fmt: skip
+    ),
 )
 
 
@@ -154,8 +165,9 @@ def refusal(overrides: list[str]) -> str:
 # No shrinking: each example composes a config, and shrinking a failure can take minutes; the
 # failing example is printed as drawn.
 NO_SHRINK = [Phase.explicit, Phase.reuse, Phase.generate]
-FAST = settings(max_examples=150, deadline=None, phases=NO_SHRINK,
-                suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+FAST = settings(
+    max_examples=150, deadline=None, phases=NO_SHRINK, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @FAST
@@ -188,8 +200,7 @@ def test_an_unknown_option_of_a_group_is_refused_listing_the_options(group, name
 
 
 @settings(max_examples=15, deadline=None, phases=NO_SHRINK)
-@given(st.sampled_from(["optimizer", "data", "model", "trainer", "verdict"]), words,
-       st.booleans())  # fmt: skip
+@given(st.sampled_from(["optimizer", "data", "model", "trainer", "verdict"]), words, st.booleans())
 def test_an_unknown_key_is_refused_naming_it(group, name, added) -> None:
     known = default_config()[group]
     target = inspect.signature(get_object(known["_target_"])).parameters  # the reference

@@ -71,8 +71,10 @@ def test_loader_covers_every_sample_once_per_epoch_in_a_seeded_order() -> None:
 
 def test_loader_shards_across_ranks_with_equal_lengths() -> None:
     x, y = torch.zeros(10, 1), torch.arange(10)
-    shards = [TensorLoader(x, y, batch_size=2, shuffle=True, seed=0, rank=r, world_size=3)
-              for r in range(3)]  # fmt: skip
+    shards = [
+        TensorLoader(x, y, batch_size=2, shuffle=True, seed=0, rank=r, world_size=3)
+        for r in range(3)
+    ]
     seen = [torch.cat([b for _, b in shard]) for shard in shards]
     assert [len(s) for s in seen] == [4, 4, 4]
     assert set(torch.cat(seen).tolist()) == set(range(10))

@@ -97,10 +97,15 @@ def test_a_data_module_without_a_subset_or_accuracy_is_skipped_not_fatal(caplog)
 
 def test_real_run_logs_every_diagnostic_consistently(tmp_path) -> None:
     summary = run_job(
-        ["data.label_noise=0.2", "model.dropout=0.5", "trainer.max_epochs=5",
-         "diagnostics.gradients.every_n_epochs=2", "diagnostics.train_eval.max_samples=200"],
+        [
+            "data.label_noise=0.2",
+            "model.dropout=0.5",
+            "trainer.max_epochs=5",
+            "diagnostics.gradients.every_n_epochs=2",
+            "diagnostics.train_eval.max_samples=200",
+        ],
         tmp_path,
-    )  # fmt: skip
+    )
     rows = read_metrics(tmp_path)
     assert len(rows) == 5
     best = math.inf
@@ -136,13 +141,22 @@ def test_real_run_logs_every_diagnostic_consistently(tmp_path) -> None:
 
 
 def test_no_accuracy_task_and_no_diagnostics(tmp_path) -> None:
-    run_job(["model=vae", "regularizer=kl", "trainer.max_epochs=2", "callbacks=none"],
-            tmp_path / "a")  # the VAE reconstructs: a task with no accuracy  # fmt: skip
+    run_job(
+        ["model=vae", "regularizer=kl", "trainer.max_epochs=2", "callbacks=none"], tmp_path / "a"
+    )  # the VAE reconstructs: a task with no accuracy
     columns = set(read_metrics(tmp_path / "a")[-1])
     assert {"train_eval/loss", "gap/loss"} <= columns
     assert not {"train_eval/acc", "gap/acc"} & columns
-    summary = run_job(["trainer.max_epochs=4", "diagnostics=none", "callbacks=none",
-                       "verdict.min_epochs=4", "verdict.patience=2"], tmp_path / "b")  # fmt: skip
+    summary = run_job(
+        [
+            "trainer.max_epochs=4",
+            "diagnostics=none",
+            "callbacks=none",
+            "verdict.min_epochs=4",
+            "verdict.patience=2",
+        ],
+        tmp_path / "b",
+    )
     columns = set(read_metrics(tmp_path / "b")[-1])
     assert not any(c.startswith(("train_eval/", "gap/", "weights/", "grad/")) for c in columns)
     assert summary["verdict"] and summary["diagnosis"]["kind"] != "too_short"

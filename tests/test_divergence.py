@@ -11,8 +11,13 @@ from conftest import read_metrics, read_summary, run_cli, run_job
 # SGD at lr 0.05 trains normally in epoch 0; StepLR then multiplies lr by 1e9 for epoch 1, where
 # the loss stops being finite within a few steps. 359 training samples, batches of 32: 12 steps
 # an epoch, so epoch 1 starts at global step 12.
-DIVERGES_IN_EPOCH_1 = ["optimizer=sgd", "scheduler=step", "scheduler.step_size=1",
-                       "scheduler.gamma=1e9", "trainer.max_epochs=4"]  # fmt: skip
+DIVERGES_IN_EPOCH_1 = [
+    "optimizer=sgd",
+    "scheduler=step",
+    "scheduler.step_size=1",
+    "scheduler.gamma=1e9",
+    "trainer.max_epochs=4",
+]
 
 
 def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint(
@@ -50,8 +55,9 @@ def test_a_non_finite_loss_stops_the_run_keeping_record_and_last_good_checkpoint
 
 
 def test_a_diverged_single_run_exits_zero_with_its_record(tmp_path):
-    result = run_cli([*DIVERGES_IN_EPOCH_1, "logger=none", f"hydra.run.dir={tmp_path}/run"],
-                     tmp_path)  # fmt: skip
+    result = run_cli(
+        [*DIVERGES_IN_EPOCH_1, "logger=none", f"hydra.run.dir={tmp_path}/run"], tmp_path
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Traceback" not in result.stderr
     assert "run diverged: the training loss is" in result.stderr + result.stdout
@@ -65,9 +71,17 @@ def test_ddp_cpu_divergence_is_recorded_by_rank_zero(tmp_path, check):
     the loss is found, and the parent keeps it. The deferred check gathers every rank's first
     bad step once per epoch."""
     run_dir = tmp_path / "run"
-    result = run_cli([*DIVERGES_IN_EPOCH_1, "trainer=ddp_cpu", "logger=none",
-                      f"divergence_check={check}", f"hydra.run.dir={run_dir}"], tmp_path,
-                     timeout=600)  # fmt: skip
+    result = run_cli(
+        [
+            *DIVERGES_IN_EPOCH_1,
+            "trainer=ddp_cpu",
+            "logger=none",
+            f"divergence_check={check}",
+            f"hydra.run.dir={run_dir}",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     summary = read_summary(run_dir)
     assert summary["status"] == "diverged" and summary["diverged_at"]["epoch"] == 1

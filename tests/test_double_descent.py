@@ -34,8 +34,15 @@ def test_the_sweep_is_fourteen_widths_by_three_seeds_of_the_teacher(tmp_path) ->
 def test_report_tabulates_and_plots_a_tiny_real_sweep(tmp_path) -> None:
     widths = [2, 16, 64]
     for job, width in enumerate(widths):
-        run_job(["experiment=double_descent", f"model.widths=[{width}]", "trainer.max_epochs=2",
-                 "trainer.check_val_every_n_epoch=1"], tmp_path / str(job))  # fmt: skip
+        run_job(
+            [
+                "experiment=double_descent",
+                f"model.widths=[{width}]",
+                "trainer.max_epochs=2",
+                "trainer.check_val_every_n_epoch=1",
+            ],
+            tmp_path / str(job),
+        )
     (tmp_path / "3").mkdir()  # a job that diverged: named in the report, not silently dropped
     (tmp_path / "3" / "summary.json").write_text('{"status": "diverged"}')
     text = report(tmp_path).read_text()

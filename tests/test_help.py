@@ -18,8 +18,13 @@ print("HEAVY:", sorted(m for m in ("torch", "pytorch_lightning", "wandb") if m i
 
 
 def _help(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", HELP_AND_MODULES, *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", HELP_AND_MODULES, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_help_shows_the_config_with_the_overrides_applied() -> None:

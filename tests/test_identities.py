@@ -52,8 +52,9 @@ def train(model, x, y, optimizer_factory, regularizers=None, steps=STEPS) -> nn.
 
 
 def max_difference(a: nn.Module, b: nn.Module) -> float:
-    return max((p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters(),
-                                                           strict=True))  # fmt: skip
+    return max(
+        (p - q).abs().max().item() for p, q in zip(a.parameters(), b.parameters(), strict=True)
+    )
 
 
 @pytest.mark.parametrize("momentum", [0.0, 0.9])
@@ -72,13 +73,19 @@ def test_penalty_and_decay_cover_the_same_parameters(problem) -> None:
     by -lr * lambda * w, and leaves the biases where plain SGD puts them."""
     model, x, y = problem
     decayed = train(model, x, y, factory("torch.optim.SGD", lr=0.1, weight_decay=LAM), steps=1)
-    penalised = train(model, x, y, factory("torch.optim.SGD", lr=0.1), {"l2": L2Penalty(LAM)},
-                      steps=1)  # fmt: skip
+    penalised = train(
+        model, x, y, factory("torch.optim.SGD", lr=0.1), {"l2": L2Penalty(LAM)}, steps=1
+    )
     plain = train(model, x, y, factory("torch.optim.SGD", lr=0.1), steps=1)
     covered = {id(p) for _, p in select_parameters(model, "weights")}
     assert len(covered) == 2
-    for w0, a, b, c in zip(model.parameters(), decayed.parameters(), penalised.parameters(),
-                           plain.parameters(), strict=True):  # fmt: skip
+    for w0, a, b, c in zip(
+        model.parameters(),
+        decayed.parameters(),
+        penalised.parameters(),
+        plain.parameters(),
+        strict=True,
+    ):
         expected = c - 0.1 * LAM * w0 if id(w0) in covered else c
         torch.testing.assert_close(a, expected, rtol=0, atol=1e-15)
         torch.testing.assert_close(b, expected, rtol=0, atol=1e-15)
@@ -98,8 +105,9 @@ def test_one_adamw_step_is_a_shrink_then_the_adam_update(problem) -> None:
     lr, wd = 0.01, 0.3
     adamw = train(model, x, y, factory("torch.optim.AdamW", lr=lr, weight_decay=wd), steps=1)
     adam = train(model, x, y, factory("torch.optim.Adam", lr=lr), steps=1)
-    for w0, w_adamw, w_adam in zip(model.parameters(), adamw.parameters(), adam.parameters(),
-                                   strict=True):  # fmt: skip
+    for w0, w_adamw, w_adam in zip(
+        model.parameters(), adamw.parameters(), adam.parameters(), strict=True
+    ):
         covered = w0.ndim >= 2  # the `weights` rule: biases are not decayed
         shrunk = w0 * (1 - lr * wd) if covered else w0
         adam_update = w0 - w_adam
@@ -112,8 +120,12 @@ def test_decoupled_weight_decay_setting(problem) -> None:
     """Any optimiser's `decoupled_weight_decay`: Adam with it is AdamW; plain SGD with it is SGD's
     coupled decay; with momentum it is not (the decay no longer passes through the momentum)."""
     model, x, y = problem
-    adam_decoupled = train(model, x, y, factory("torch.optim.Adam", lr=0.01, weight_decay=LAM,
-                                                decoupled_weight_decay=True))  # fmt: skip
+    adam_decoupled = train(
+        model,
+        x,
+        y,
+        factory("torch.optim.Adam", lr=0.01, weight_decay=LAM, decoupled_weight_decay=True),
+    )
     adamw = train(model, x, y, factory("torch.optim.AdamW", lr=0.01, weight_decay=LAM))
     assert max_difference(adam_decoupled, adamw) < SAME
     for momentum, relation in [(0.0, "same"), (0.9, "different")]:
@@ -125,7 +137,8 @@ def test_decoupled_weight_decay_setting(problem) -> None:
         difference = max_difference(decoupled, coupled)
         assert difference < SAME if relation == "same" else difference > DIFFERENT, momentum
     assert factory("torch.optim.SGD", lr=0.1, decoupled_weight_decay=True).weight_decay_kind == (
-        "decoupled")  # fmt: skip
+        "decoupled"
+    )
 
 
 def test_l1_gradient_is_lambda_sign_and_elastic_is_its_formula(problem) -> None:

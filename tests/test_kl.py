@@ -32,9 +32,12 @@ def test_gaussian_kl_matches_torch_distributions() -> None:
     expected = kl_divergence(Normal(mu_q, std_q), Normal(mu_p, std_p))
     torch.testing.assert_close(gaussian_kl(mu_q, std_q, mu_p, std_p), expected, rtol=1e-12, atol=0)
     logvar = 2 * torch.log(std_q)
-    torch.testing.assert_close(standard_normal_kl(mu_q, logvar),
-                               kl_divergence(Normal(mu_q, std_q), Normal(0.0, 1.0)),
-                               rtol=1e-12, atol=1e-15)  # fmt: skip
+    torch.testing.assert_close(
+        standard_normal_kl(mu_q, logvar),
+        kl_divergence(Normal(mu_q, std_q), Normal(0.0, 1.0)),
+        rtol=1e-12,
+        atol=1e-15,
+    )
 
 
 def test_gaussian_kl_matches_a_monte_carlo_estimate() -> None:
@@ -131,8 +134,10 @@ def test_kl_regulariser_refuses_a_model_without_a_kl() -> None:
 
 @pytest.mark.parametrize("model", ["bayes_mlp", "vae"])
 def test_kl_models_train_log_the_kl_and_write_the_full_record(model, tmp_path) -> None:
-    summary = run_job([f"model={model}", "regularizer=kl", "regularizer.kl.beta=0.5",
-                       "trainer.max_epochs=3"], tmp_path)  # fmt: skip
+    summary = run_job(
+        [f"model={model}", "regularizer=kl", "regularizer.kl.beta=0.5", "trainer.max_epochs=3"],
+        tmp_path,
+    )
     rows = read_metrics(tmp_path)
     assert summary["status"] == "completed" and summary["epochs"] == 3
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoints/last.ckpt").is_file()

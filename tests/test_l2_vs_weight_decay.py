@@ -57,14 +57,23 @@ def test_sweep_records_which_pairs_matched(tmp_path) -> None:
     assert len(jobs) == 6
     summaries = [read_summary(j) for j in jobs]
     assert all(s["status"] == "completed" for s in summaries)
-    kinds = {(s["optimizer"]["name"], tuple(r["name"] for r in s["regularizers"]),
-              s["optimizer"]["weight_decay"], s["optimizer"]["weight_decay_kind"])
-             for s in summaries}  # fmt: skip
+    kinds = {
+        (
+            s["optimizer"]["name"],
+            tuple(r["name"] for r in s["regularizers"]),
+            s["optimizer"]["weight_decay"],
+            s["optimizer"]["weight_decay_kind"],
+        )
+        for s in summaries
+    }
     assert kinds == {
-        ("sgd", ("l2",), 0.0, "coupled"), ("sgd", (), 0.01, "coupled"),
-        ("sgd", (), 0.01, "decoupled"), ("adam", ("l2",), 0.0, "coupled"),
-        ("adam", (), 0.01, "coupled"), ("adam", (), 0.01, "decoupled"),
-    }  # fmt: skip
+        ("sgd", ("l2",), 0.0, "coupled"),
+        ("sgd", (), 0.01, "coupled"),
+        ("sgd", (), 0.01, "decoupled"),
+        ("adam", ("l2",), 0.0, "coupled"),
+        ("adam", (), 0.01, "coupled"),
+        ("adam", (), 0.01, "decoupled"),
+    }
 
     written = json.loads((sweep / "weights_comparison.json").read_text())
     assert written["swept"] == ["l2_form", "optimizer"]

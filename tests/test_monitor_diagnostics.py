@@ -26,9 +26,15 @@ def early_stopping_epoch(values: list[float], patience: int) -> int | None:
 
 
 def test_early_stopping_on_the_generalisation_gap(tmp_path) -> None:
-    summary = run_job([*SHORT, "callbacks=early_stopping",
-                       "callbacks.early_stopping.monitor=gap/loss",
-                       "callbacks.early_stopping.patience=3"], tmp_path)  # fmt: skip
+    summary = run_job(
+        [
+            *SHORT,
+            "callbacks=early_stopping",
+            "callbacks.early_stopping.monitor=gap/loss",
+            "callbacks.early_stopping.patience=3",
+        ],
+        tmp_path,
+    )
     rows = read_metrics(tmp_path)
     gaps = [row["gap/loss"] for row in rows]
     assert summary["status"] == "completed"
@@ -38,8 +44,10 @@ def test_early_stopping_on_the_generalisation_gap(tmp_path) -> None:
 
 
 def test_the_best_checkpoint_can_follow_a_diagnostic(tmp_path) -> None:
-    run_job([*SHORT, "trainer.max_epochs=12", "callbacks.model_checkpoint.monitor=train_eval/loss"],
-            tmp_path)  # fmt: skip
+    run_job(
+        [*SHORT, "trainer.max_epochs=12", "callbacks.model_checkpoint.monitor=train_eval/loss"],
+        tmp_path,
+    )
     rows = read_metrics(tmp_path)
     best_row = min(rows, key=lambda row: row["train_eval/loss"])
     checkpoint = torch.load(tmp_path / "checkpoints" / "best.ckpt", weights_only=True)

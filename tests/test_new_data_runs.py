@@ -27,9 +27,17 @@ def test_mnist1d_trains(model, tmp_path) -> None:
 
 def test_teacher_regression_uses_mse_and_regression_metrics(tmp_path) -> None:
     summary = run_job(
-        ["data=teacher", "regularizer=none", "trainer.max_epochs=4", "model.widths=[64]",
-         "data.n_train=100", "data.n_val=300", "data.batch_size=25"], tmp_path,
-    )  # fmt: skip
+        [
+            "data=teacher",
+            "regularizer=none",
+            "trainer.max_epochs=4",
+            "model.widths=[64]",
+            "data.n_train=100",
+            "data.n_val=300",
+            "data.batch_size=25",
+        ],
+        tmp_path,
+    )
     rows = read_metrics(tmp_path)
     last = rows[-1]
     assert summary["status"] == "completed" and summary["task"] == {"name": "regression"}
@@ -37,8 +45,15 @@ def test_teacher_regression_uses_mse_and_regression_metrics(tmp_path) -> None:
         assert row["train/loss"] == pytest.approx(row["train/mse"], rel=1e-5)
         assert row["val/loss"] == pytest.approx(row["val/mse"], rel=1e-5)
     assert rows[-1]["train/mse"] < rows[0]["train/mse"]
-    assert {"train/mae", "val/mae", "train_eval/mse", "gap/mse", "gap/loss", "weights/l2",
-            "val/loss_best"} <= set(last)  # fmt: skip
+    assert {
+        "train/mae",
+        "val/mae",
+        "train_eval/mse",
+        "gap/mse",
+        "gap/loss",
+        "weights/l2",
+        "val/loss_best",
+    } <= set(last)
     assert rows[0]["grad/data"] > 0  # the gradient diagnostic runs at epochs 0, 5, ...
     assert "train/acc" not in last and "val/acc" not in last
     assert last["gap/mse"] == pytest.approx(last["val/mse"] - last["train_eval/mse"], rel=1e-4)
@@ -70,8 +85,13 @@ def test_cli_mnist1d_cnn1d_writes_the_full_record(tmp_path) -> None:
     result = run_cli(["data=mnist1d", "model=cnn1d", "trainer.max_epochs=2"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (run_dir,) = list((tmp_path / "logs" / "runs").iterdir())
-    for name in ("metrics.csv", "summary.json", "config.yaml", "curves.png",
-                 "checkpoints/last.ckpt"):  # fmt: skip
+    for name in (
+        "metrics.csv",
+        "summary.json",
+        "config.yaml",
+        "curves.png",
+        "checkpoints/last.ckpt",
+    ):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "wandb").glob("offline-run-*/run-*.wandb"))  # W&B offline, the default
     summary = read_summary(run_dir)

@@ -93,7 +93,7 @@ def test_factory_builds_from_config_and_names_the_decay() -> None:
             "lr": 0.01,
             "weight_decay": 0.5,
             "weight_decay_params": "all",
-        }  # fmt: skip
+        }
     )
     optimizer = adamw(MLP(4, 3, widths=[5]))
     assert isinstance(optimizer, torch.optim.AdamW)

@@ -33,9 +33,11 @@ def test_epoch_rows_merge_training_and_validation_calls(tmp_path) -> None:
 
 
 def test_final_and_best() -> None:
-    rows = [{"epoch": 0, "val/loss": 0.9, "val/acc": 0.5, "train/loss": 1.0},
-            {"epoch": 1, "val/loss": 0.3, "val/acc": 0.8, "train/loss": 0.5},
-            {"epoch": 2, "val/loss": math.nan, "val/acc": 0.1, "train/loss": math.nan}]  # fmt: skip
+    rows = [
+        {"epoch": 0, "val/loss": 0.9, "val/acc": 0.5, "train/loss": 1.0},
+        {"epoch": 1, "val/loss": 0.3, "val/acc": 0.8, "train/loss": 0.5},
+        {"epoch": 2, "val/loss": math.nan, "val/acc": 0.1, "train/loss": math.nan},
+    ]
     final, best = final_and_best(rows)
     assert math.isnan(final["val/loss"]) and final["train/acc"] is None
     assert best == {"val/loss": 0.3, "val/acc": 0.8, "epoch": 1}

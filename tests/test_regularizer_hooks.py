@@ -62,15 +62,17 @@ def test_label_smoothing_matches_its_formula_in_training_only() -> None:
     formula = (1 - eps) * F.nll_loss(log_p, y) + eps * (-log_p).mean(dim=-1).mean()
     train = objective.training_terms(logits, y).data
     torch.testing.assert_close(train, formula, rtol=1e-12, atol=0)
-    torch.testing.assert_close(train, F.cross_entropy(logits, y, label_smoothing=eps),
-                               rtol=1e-12, atol=0)  # fmt: skip
+    torch.testing.assert_close(
+        train, F.cross_entropy(logits, y, label_smoothing=eps), rtol=1e-12, atol=0
+    )
     # validation (and val/loss) keeps the hard labels
     torch.testing.assert_close(
         objective.validation_terms(logits, y).data, F.cross_entropy(logits, y)
     )
     with pytest.raises(ValueError, match="needs a classification task"):
         Objective(Reconstruction(), {"label_smoothing": LabelSmoothing(eps)}).prepare(
-            VAE(4, widths=[3]), train_size=4)  # fmt: skip
+            VAE(4, widths=[3]), train_size=4
+        )
 
 
 def test_input_noise_has_the_configured_std_and_keeps_the_targets() -> None:
@@ -139,9 +141,18 @@ def test_module_applies_max_norm_after_each_step_and_noise_to_training_inputs(tm
 
     InputNoise.transform_batch = counting  # counted at the class: the objective holds the instance
     try:
-        fit(["regularizer=[max_norm,input_noise]", "regularizer.max_norm.bound=0.5",
-             "optimizer=sgd", "optimizer.lr=0.5", "trainer.max_epochs=2",
-             "data.train_fraction=0.1"], [watch], tmp_path)  # fmt: skip
+        fit(
+            [
+                "regularizer=[max_norm,input_noise]",
+                "regularizer.max_norm.bound=0.5",
+                "optimizer=sgd",
+                "optimizer.lr=0.5",
+                "trainer.max_epochs=2",
+                "data.train_fraction=0.1",
+            ],
+            [watch],
+            tmp_path,
+        )
     finally:
         InputNoise.transform_batch = original
     assert watch.batches == 2 * 6  # 179 samples in batches of 32
@@ -173,8 +184,13 @@ def test_gradient_clipping_from_the_trainer_config_bounds_each_step(tmp_path) ->
             pairs = zip(self.snapshots, self.snapshots[1:], strict=False)
             return [(after - before).norm().item() for before, after in pairs]
 
-    args = ["regularizer=none", "optimizer=sgd", "optimizer.lr=0.1", "trainer.max_epochs=1",
-            "data.train_fraction=0.1"]  # fmt: skip
+    args = [
+        "regularizer=none",
+        "optimizer=sgd",
+        "optimizer.lr=0.1",
+        "trainer.max_epochs=1",
+        "data.train_fraction=0.1",
+    ]
     clipped, free = StepSizes(), StepSizes()
     fit([*args, "trainer.gradient_clip_val=0.05"], [clipped], tmp_path / "clipped")
     fit(args, [free], tmp_path / "free")

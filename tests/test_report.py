@@ -18,23 +18,42 @@ from regopt.report.collect import load_runs
 REGS, OPTS = ["none", "l2"], ["sgd", "adam"]
 
 
-def fake_run(path: Path, overrides: list[str], status: str | None, best: float | None = None,
-             onset: int | None = None, epochs: int = 20) -> None:  # fmt: skip
+def fake_run(
+    path: Path,
+    overrides: list[str],
+    status: str | None,
+    best: float | None = None,
+    onset: int | None = None,
+    epochs: int = 20,
+) -> None:
     """A run dir as regopt-train leaves it (status None: Hydra started it, nothing else)."""
     (path / ".hydra").mkdir(parents=True)
     (path / ".hydra" / "overrides.yaml").write_text("".join(f"- {o}\n" for o in overrides))
     if status is None:
         return
-    rows = [{"epoch": e, "val/loss": 1.0 / (e + 1) + (best or 0), "train_eval/loss": 0.5 / (e + 1),
-             "gap/loss": 0.1} for e in range(epochs)]  # fmt: skip
+    rows = [
+        {
+            "epoch": e,
+            "val/loss": 1.0 / (e + 1) + (best or 0),
+            "train_eval/loss": 0.5 / (e + 1),
+            "gap/loss": 0.1,
+        }
+        for e in range(epochs)
+    ]
     with open(path / "metrics.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    summary = {"status": status, "overrides": overrides, "epochs": epochs, "onset_epoch": onset,
-               "verdict": "made up", "diagnosis": {"kind": "overfitting" if onset else "none"},
-               "best": {"val/loss": best, "val/acc": 0.9, "epoch": 3},
-               "final": {"gap/loss": 0.1}}  # fmt: skip
+    summary = {
+        "status": status,
+        "overrides": overrides,
+        "epochs": epochs,
+        "onset_epoch": onset,
+        "verdict": "made up",
+        "diagnosis": {"kind": "overfitting" if onset else "none"},
+        "best": {"val/loss": best, "val/acc": 0.9, "epoch": 3},
+        "final": {"gap/loss": 0.1},
+    }
     (path / "summary.json").write_text(json.dumps(summary))
 
 
@@ -49,14 +68,19 @@ def sweep(tmp_path: Path) -> Path:
                 status = "completed"
                 if (reg, opt, seed) == ("l2", "adam", 2):
                     status, best = "diverged", 9.0  # shown, not averaged
-                overrides = [f"regularizer={reg}", f"optimizer={opt}", f"seed={seed}",
-                             "experiment=reg_vs_opt"]  # fmt: skip
+                overrides = [
+                    f"regularizer={reg}",
+                    f"optimizer={opt}",
+                    f"seed={seed}",
+                    "experiment=reg_vs_opt",
+                ]
                 fake_run(tmp_path / str(job), overrides, status, best, onset)
                 job += 1
     extra = ["experiment=reg_vs_opt"]
     fake_run(tmp_path / str(job), ["regularizer=l2", "optimizer=sgd", "seed=3", *extra], None)
-    fake_run(tmp_path / str(job + 1), ["regularizer=none", "optimizer=sgd", "seed=4", *extra],
-             "running")  # fmt: skip
+    fake_run(
+        tmp_path / str(job + 1), ["regularizer=none", "optimizer=sgd", "seed=4", *extra], "running"
+    )
     return tmp_path
 
 
@@ -66,8 +90,12 @@ def test_runs_are_found_in_job_order_with_every_state(sweep: Path) -> None:
     assert [r.status for r in runs].count("completed") == 11
     assert runs[11].status == "diverged" and runs[12].status == "no record"
     assert runs[13].status == "unfinished"
-    assert runs[12].overrides == {"regularizer": "l2", "optimizer": "sgd", "seed": "3",
-                                  "experiment": "reg_vs_opt"}  # fmt: skip
+    assert runs[12].overrides == {
+        "regularizer": "l2",
+        "optimizer": "sgd",
+        "seed": "3",
+        "experiment": "reg_vs_opt",
+    }
 
 
 def test_report_tables_and_heatmap(sweep: Path, capsys) -> None:
@@ -131,9 +159,20 @@ def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path)
     the figures, and the copy into SWEEP_DOCS."""
     sweep_dir, docs = tmp_path / "sweep", tmp_path / "docs"
     args = "regularizer=none,l2 seed=0,1,2 trainer.max_epochs=2 logger=none callbacks=none"
-    result = subprocess.run(["make", "--no-print-directory", "sweep", f"SWEEP_DIR={sweep_dir}",
-                             f"SWEEP_DOCS={docs}", f"ARGS={args}"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=600)  # fmt: skip
+    result = subprocess.run(
+        [
+            "make",
+            "--no-print-directory",
+            "sweep",
+            f"SWEEP_DIR={sweep_dir}",
+            f"SWEEP_DOCS={docs}",
+            f"ARGS={args}",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
     assert len(jobs) == 18
@@ -141,9 +180,11 @@ def test_make_sweep_reduced_runs_reg_vs_opt_and_reports_the_grid(tmp_path: Path)
     assert all(s["status"] == "completed" for s in summaries)
 
     def best(reg: str, opt: str) -> list[float]:
-        found = {s["seed"]: s["best"]["val/loss"] for s in summaries
-                 if f"regularizer={reg}" in s["overrides"]
-                 and f"optimizer={opt}" in s["overrides"]}  # fmt: skip
+        found = {
+            s["seed"]: s["best"]["val/loss"]
+            for s in summaries
+            if f"regularizer={reg}" in s["overrides"] and f"optimizer={opt}" in s["overrides"]
+        }
         assert len(found) == 3
         return [found[k] for k in sorted(found)]
 
@@ -189,8 +230,12 @@ def test_the_grid_heading_names_every_key_its_cells_average_over(tmp_path: Path)
         for opt in OPTS:
             for lr in ("0.1", "0.01"):
                 for seed in range(2):
-                    overrides = [f"regularizer={reg}", f"optimizer={opt}", f"optimizer.lr={lr}",
-                                 f"seed={seed}"]  # fmt: skip
+                    overrides = [
+                        f"regularizer={reg}",
+                        f"optimizer={opt}",
+                        f"optimizer.lr={lr}",
+                        f"seed={seed}",
+                    ]
                     fake_run(tmp_path / str(job), overrides, "completed", 0.1 + 0.001 * job)
                     job += 1
     assert main([str(tmp_path), "--no-figures"]) == 0

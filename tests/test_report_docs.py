@@ -12,8 +12,11 @@ DOC = ROOT / "docs" / "report.md"
 CSV = ROOT / "docs" / "results" / "reg_vs_opt" / "report.csv"
 SECTION = "## Reading reg_vs_opt"
 HEADER = "| regularizer | optimizer | against | metric | effect [95% interval] | test |"
-COLUMNS = {"best val loss": "best_val_loss", "final gap/loss": "final_gap_loss",
-           "steps to train target": "steps_to_train_target"}  # fmt: skip
+COLUMNS = {
+    "best val loss": "best_val_loss",
+    "final gap/loss": "final_gap_loss",
+    "steps to train target": "steps_to_train_target",
+}
 NUMBER = r"[+-]?\d+(?:\.\d+)?"
 QUOTE = re.compile(rf"({NUMBER}) \[({NUMBER}), ({NUMBER})\]")
 SPREAD = re.compile(rf"({NUMBER}) ± ({NUMBER})")  # a cell's mean ± std over seeds

@@ -39,10 +39,19 @@ def test_sigkill_then_resume_gives_the_uninterrupted_metrics(tmp_path) -> None:
 
     env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "regopt.train", *ARGS, f"hydra.run.dir={killed}",
-         "trainer.max_epochs=400"],  # long enough that the kill lands mid-training
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "regopt.train",
+            *ARGS,
+            f"hydra.run.dir={killed}",
+            "trainer.max_epochs=400",
+        ],  # long enough that the kill lands mid-training
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     last = killed / "checkpoints" / "last.ckpt"
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
@@ -106,8 +115,9 @@ def test_a_crafted_checkpoint_is_refused_not_executed(tmp_path) -> None:
     payload.marker = marker
     (run_dir / "checkpoints").mkdir(parents=True)
     torch.save({"state_dict": payload}, run_dir / "checkpoints" / "last.ckpt")
-    result = run_cli(["trainer.max_epochs=1", "logger=none", f"hydra.run.dir={run_dir}",
-                      "resume=auto"], tmp_path)  # fmt: skip
+    result = run_cli(
+        ["trainer.max_epochs=1", "logger=none", f"hydra.run.dir={run_dir}", "resume=auto"], tmp_path
+    )
     assert result.returncode == 2  # refused before anything is written, in one line
     (line,) = result.stderr.strip().splitlines()
     assert "UnpicklingError" in line and "last.ckpt is unreadable" in line
@@ -123,8 +133,9 @@ def test_resume_refuses_a_checkpoint_of_another_config(tmp_path) -> None:
     common = ["-m", f"hydra.sweep.dir={sweep}", "logger=none", "diagnostics=none"]
     first = run_cli([*common, "optimizer.lr=0.001,0.002", "trainer.max_epochs=1"], tmp_path)
     assert first.returncode == 0, first.stderr[-3000:]
-    again = run_cli([*common, "optimizer.lr=0.001,0.005", "trainer.max_epochs=2", "resume=auto"],
-                    tmp_path)  # fmt: skip
+    again = run_cli(
+        [*common, "optimizer.lr=0.001,0.005", "trainer.max_epochs=2", "resume=auto"], tmp_path
+    )
     assert again.returncode == 0, again.stderr[-3000:]
     same, changed = read_summary(sweep / "0"), read_summary(sweep / "1")
     assert same["status"] == "completed" and same["epochs"] == 2  # max_epochs may change

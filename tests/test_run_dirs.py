@@ -27,8 +27,12 @@ def test_multirun_gives_each_job_its_own_dir_record_and_wandb_run(tmp_path) -> N
 def test_two_runs_started_together_never_share_a_dir(tmp_path) -> None:
     env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
     args = [sys.executable, "-m", "regopt.train", "trainer.max_epochs=1", "logger=none"]
-    procs = [subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]  # fmt: skip
+    procs = [
+        subprocess.Popen(
+            args, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(2)
+    ]
     for proc in procs:
         _, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err[-2000:]

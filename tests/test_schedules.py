@@ -29,9 +29,11 @@ CASES = [
     (Schedule("switch_off", start=3), {0: 1.0, 2: 1.0, 3: 0.0, 9: 0.0}),
     (Schedule("switch_off", start=0), {0: 0.0, 5: 0.0}),
     (Schedule("linear", start=2, end=6), {0: 0.0, 2: 0.0, 3: 0.25, 4: 0.5, 6: 1.0, 10: 1.0}),
-    (Schedule("cosine", start=2, end=6),
-     {1: 0.0, 3: (1 - math.sqrt(0.5)) / 2, 4: 0.5, 5: (1 + math.sqrt(0.5)) / 2, 8: 1.0}),
-]  # fmt: skip
+    (
+        Schedule("cosine", start=2, end=6),
+        {1: 0.0, 3: (1 - math.sqrt(0.5)) / 2, 4: 0.5, 5: (1 + math.sqrt(0.5)) / 2, 8: 1.0},
+    ),
+]
 
 
 @pytest.mark.parametrize(("schedule", "expected"), CASES, ids=lambda c: getattr(c, "kind", ""))
@@ -59,7 +61,7 @@ def test_schedule_rejects_bad_settings() -> None:
         ("schedule.start=-1", "schedule.start=-1 is not allowed"),
         ("schedule.kind=linear", "schedule.end=null with kind=linear"),
     ],
-)  # fmt: skip
+)
 def test_bad_schedule_values_fail_before_training(override: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         validate_config(compose_config([override]))
@@ -81,8 +83,9 @@ def test_strength_is_scaled_for_every_kind_of_regulariser() -> None:
     objective = Objective(Classification(num_classes=3), regs)
     objective.prepare(model, train_size=10)
     strengths = objective.set_epoch(1)
-    assert strengths == pytest.approx({"l2": 0.05, "dropout": 0.1, "input_noise": 0.075,
-                                       "label_smoothing": 0.025})  # fmt: skip
+    assert strengths == pytest.approx(
+        {"l2": 0.05, "dropout": 0.1, "input_noise": 0.075, "label_smoothing": 0.025}
+    )
     assert regs["l2"].weight == pytest.approx(0.05)
     assert regs["input_noise"].std == pytest.approx(0.075)
     assert regs["label_smoothing"].smoothing == pytest.approx(0.025)
@@ -112,9 +115,18 @@ class RecordDropoutP(Callback):
 
 def test_a_real_fit_trains_each_epoch_at_the_scheduled_dropout(tmp_path) -> None:
     watch = RecordDropoutP()
-    fit_watched(["regularizer=dropout", "regularizer.dropout.p=0.6",
-                 "regularizer.dropout.schedule.kind=cosine", "regularizer.dropout.schedule.end=2",
-                 "trainer.max_epochs=3", "data.train_size=64"], [watch], tmp_path)  # fmt: skip
+    fit_watched(
+        [
+            "regularizer=dropout",
+            "regularizer.dropout.p=0.6",
+            "regularizer.dropout.schedule.kind=cosine",
+            "regularizer.dropout.schedule.end=2",
+            "trainer.max_epochs=3",
+            "data.train_size=64",
+        ],
+        [watch],
+        tmp_path,
+    )
     assert sorted(watch.p_by_epoch) == [0, 1, 2]
     for epoch, want in {0: 0.0, 1: 0.3, 2: 0.6}.items():  # 0.6 * (1 - cos(pi * epoch / 2)) / 2
         seen = watch.p_by_epoch[epoch]
@@ -131,14 +143,20 @@ def test_a_real_fit_trains_each_epoch_at_the_scheduled_dropout(tmp_path) -> None
 )
 def test_logged_strength_matches_the_formula(tmp_path, regularizer, setting, schedule) -> None:
     prefix = f"regularizer.{regularizer}"
-    overrides = [f"regularizer={regularizer}", f"{prefix}.{setting}", "trainer.max_epochs=4",
-                 "callbacks=none", "data.train_size=96",
-                 *(f"{prefix}.schedule.{s}" for s in schedule)]  # fmt: skip
+    overrides = [
+        f"regularizer={regularizer}",
+        f"{prefix}.{setting}",
+        "trainer.max_epochs=4",
+        "callbacks=none",
+        "data.train_size=96",
+        *(f"{prefix}.schedule.{s}" for s in schedule),
+    ]
     run_job(overrides, tmp_path)
     configured = float(setting.split("=")[1])
     spec = dict(s.split("=") for s in schedule)
-    expected = Schedule(spec["kind"], int(spec.get("start", 0)),
-                        int(spec["end"]) if "end" in spec else None)  # fmt: skip
+    expected = Schedule(
+        spec["kind"], int(spec.get("start", 0)), int(spec["end"]) if "end" in spec else None
+    )
     rows = read_metrics(tmp_path)
     assert [row["epoch"] for row in rows] == [0, 1, 2, 3]
     for row in rows:
@@ -151,11 +169,24 @@ def test_logged_strength_matches_the_formula(tmp_path, regularizer, setting, sch
 def test_delayed_l2_is_unregularised_training_until_its_start(tmp_path) -> None:
     """Same seed: identical (bit for bit) to regularizer=none up to epoch k, different after."""
     k, epochs = 3, 5
-    common = [f"trainer.max_epochs={epochs}", "callbacks=none", "seed=3", "data.label_noise=0.2",
-              "data.train_size=128"]  # fmt: skip
+    common = [
+        f"trainer.max_epochs={epochs}",
+        "callbacks=none",
+        "seed=3",
+        "data.label_noise=0.2",
+        "data.train_size=128",
+    ]
     run_job(["regularizer=none", *common], tmp_path / "plain")
-    run_job(["regularizer=l2", "regularizer.l2.weight=0.05", "regularizer.l2.schedule.kind=delayed",
-             f"regularizer.l2.schedule.start={k}", *common], tmp_path / "delayed")  # fmt: skip
+    run_job(
+        [
+            "regularizer=l2",
+            "regularizer.l2.weight=0.05",
+            "regularizer.l2.schedule.kind=delayed",
+            f"regularizer.l2.schedule.start={k}",
+            *common,
+        ],
+        tmp_path / "delayed",
+    )
     plain, delayed = read_metrics(tmp_path / "plain"), read_metrics(tmp_path / "delayed")
     for key in ("train/loss_data", "val/loss", "val/acc"):
         before = [(p[key], d[key]) for p, d in zip(plain[:k], delayed[:k], strict=True)]
@@ -167,8 +198,14 @@ def test_delayed_l2_is_unregularised_training_until_its_start(tmp_path) -> None:
 
 
 def test_a_regulariser_without_strength_refuses_a_schedule_in_one_line(tmp_path) -> None:
-    cfg = compose_config(["regularizer=max_norm", "+regularizer.max_norm.schedule.kind=delayed",
-                          "+regularizer.max_norm.schedule.start=3"], tmp_path)  # fmt: skip
+    cfg = compose_config(
+        [
+            "regularizer=max_norm",
+            "+regularizer.max_norm.schedule.kind=delayed",
+            "+regularizer.max_norm.schedule.start=3",
+        ],
+        tmp_path,
+    )
     with pytest.raises(ConfigError, match="^regularizer.max_norm: has no strength to schedule"):
         build_module(cfg, instantiate(cfg.data))
 

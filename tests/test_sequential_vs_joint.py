@@ -54,16 +54,20 @@ def test_reduced_experiment_runs_every_arm_and_reports_them(tmp_path) -> None:
     assert f"| l2 | ramp | 1 | {diff:.4f} |" in text
     first = read_metrics(tmp_path / "0")  # jobs 0-3: l2; table rows 4-7: l2 (sorted by reg)
     assert (table[4]["reg"], table[4]["arm"]) == ("l2", "none")
-    assert float(table[4]["best_val_loss"]) == pytest.approx(min(r["val/loss"] for r in first),
-                                                             rel=1e-5)  # fmt: skip
+    assert float(table[4]["best_val_loss"]) == pytest.approx(
+        min(r["val/loss"] for r in first), rel=1e-5
+    )
 
 
 @pytest.mark.slow
 def test_the_documented_command_runs_the_sweep_and_writes_the_report(tmp_path) -> None:
     """`regopt-train -m experiment=sequential_vs_joint`, reduced: 8 jobs, then arms.md."""
     sweep = tmp_path / "sweep"
-    result = run_cli(["-m", *REDUCED, "logger=none", "hydra.sweeper.params.seed=0",
-                      f"hydra.sweep.dir={sweep}"], tmp_path, timeout=900)  # fmt: skip
+    result = run_cli(
+        ["-m", *REDUCED, "logger=none", "hydra.sweeper.params.seed=0", f"hydra.sweep.dir={sweep}"],
+        tmp_path,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     text = (sweep / "arms.md").read_text()
     for reg in STRENGTH:

@@ -20,14 +20,24 @@ from conftest import ROOT, read_metrics, read_summary, run_cli
 
 def sweep_jobs(root: Path) -> list[Path]:
     (sweep,) = (root / "logs" / "multiruns").iterdir()
-    return sorted((p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit()),
-                  key=lambda p: int(p.name))  # fmt: skip
+    return sorted(
+        (p for p in sweep.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name)
+    )
 
 
 def test_failed_and_diverged_jobs_are_recorded_and_the_sweep_goes_on(tmp_path) -> None:
     # cnn1d passes the config check and fails while its job builds it (digits are 8x8 images)
-    result = run_cli(["-m", "optimizer=sgd", "optimizer.lr=0.05,1e8", "model=mlp,cnn1d",
-                      "trainer.max_epochs=2", "logger=none"], tmp_path)  # fmt: skip
+    result = run_cli(
+        [
+            "-m",
+            "optimizer=sgd",
+            "optimizer.lr=0.05,1e8",
+            "model=mlp,cnn1d",
+            "trainer.max_epochs=2",
+            "logger=none",
+        ],
+        tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     statuses = [read_summary(job)["status"] for job in sweep_jobs(tmp_path)]
     # jobs in override order: (lr 0.05, mlp) (0.05, cnn1d) (1e8, mlp) (1e8, cnn1d)
@@ -283,8 +293,17 @@ def count_finished(database: Path) -> int:
 
 @pytest.mark.slow
 def test_submitit_local_runs_a_two_job_sweep(tmp_path) -> None:
-    result = run_cli(["-m", "hydra/launcher=submitit_local", "optimizer=sgd,adam",
-                      "trainer.max_epochs=2", "logger=none"], tmp_path, timeout=600)  # fmt: skip
+    result = run_cli(
+        [
+            "-m",
+            "hydra/launcher=submitit_local",
+            "optimizer=sgd,adam",
+            "trainer.max_epochs=2",
+            "logger=none",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sweep_jobs(tmp_path)
     assert [read_summary(j)["optimizer"]["name"] for j in jobs] == ["sgd", "adam"]
@@ -297,8 +316,17 @@ def test_submitit_local_runs_a_two_job_sweep(tmp_path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("launcher", ["basic", "parallel"])
 def test_ddp_cpu_inside_a_multirun(launcher: str, tmp_path) -> None:
-    result = run_cli(["-m", f"hydra/launcher={launcher}", "trainer=ddp_cpu", "optimizer=sgd,adam",
-                      "trainer.max_epochs=2"], tmp_path, timeout=600)  # fmt: skip
+    result = run_cli(
+        [
+            "-m",
+            f"hydra/launcher={launcher}",
+            "trainer=ddp_cpu",
+            "optimizer=sgd,adam",
+            "trainer.max_epochs=2",
+        ],
+        tmp_path,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sweep_jobs(tmp_path)
     assert len(jobs) == 2

@@ -58,11 +58,15 @@ def test_regression_loss_is_the_gaussian_nll_with_variance_one_half() -> None:
     g = torch.Generator().manual_seed(1)
     task = Regression()
     for outputs, y in [
-        (torch.randn(9, 3, generator=g, dtype=torch.float64),
-         torch.randn(9, 3, generator=g, dtype=torch.float64)),
-        (torch.randn(9, 1, generator=g, dtype=torch.float64),
-         torch.randn(9, generator=g, dtype=torch.float64)),  # flat targets, one output
-    ]:  # fmt: skip
+        (
+            torch.randn(9, 3, generator=g, dtype=torch.float64),
+            torch.randn(9, 3, generator=g, dtype=torch.float64),
+        ),
+        (
+            torch.randn(9, 1, generator=g, dtype=torch.float64),
+            torch.randn(9, generator=g, dtype=torch.float64),
+        ),  # flat targets, one output
+    ]:
         dims = outputs.shape[1]
         nll = -Normal(outputs, math.sqrt(0.5)).log_prob(y.view_as(outputs)).sum(dim=1).mean()
         constant = 0.5 * dims * math.log(math.pi)  # 0.5 log(2 pi sigma^2) per output

@@ -10,8 +10,19 @@ import torch
 from conftest import optimizers, read_metrics, run_job
 from regopt.params import select_parameters
 
-SUMMARY_FIELDS = {"status", "seed", "epochs", "wall_time_s", "final", "best", "regularizers",
-                  "optimizer", "overrides", "git", "versions"}  # fmt: skip
+SUMMARY_FIELDS = {
+    "status",
+    "seed",
+    "epochs",
+    "wall_time_s",
+    "final",
+    "best",
+    "regularizers",
+    "optimizer",
+    "overrides",
+    "git",
+    "versions",
+}
 FINAL_FIELDS = {"train/loss", "train/acc", "val/loss", "val/acc"}
 BEST_FIELDS = {"val/loss", "val/acc", "epoch"}
 
@@ -48,17 +59,25 @@ def test_training_loss_falls_and_record_is_complete(optimizer, regularizer, tmp_
 
 def test_logged_penalties_equal_their_formulas_at_the_final_weights(tmp_path) -> None:
     summary = run_job(
-        ["regularizer=[l1,l2,elastic]", "regularizer.l1.weight=3e-4", "regularizer.l2.weight=2e-3",
-         "regularizer.elastic.weight=1e-3", "regularizer.elastic.l1_ratio=0.3",
-         "optimizer=sgd", "trainer.max_epochs=2"], tmp_path,
-    )  # fmt: skip
+        [
+            "regularizer=[l1,l2,elastic]",
+            "regularizer.l1.weight=3e-4",
+            "regularizer.l2.weight=2e-3",
+            "regularizer.elastic.weight=1e-3",
+            "regularizer.elastic.l1_ratio=0.3",
+            "optimizer=sgd",
+            "trainer.max_epochs=2",
+        ],
+        tmp_path,
+    )
     last = read_metrics(tmp_path)[-1]
     state = torch.load(tmp_path / "checkpoints" / "last.ckpt", weights_only=True)["state_dict"]
     from regopt.models.mlp import MLP
 
     model = MLP(64, 10)
-    model.load_state_dict({k.removeprefix("model."): v for k, v in state.items()
-                           if k.startswith("model.")})  # fmt: skip
+    model.load_state_dict(
+        {k.removeprefix("model."): v for k, v in state.items() if k.startswith("model.")}
+    )
     weights = [p.detach().double() for _, p in select_parameters(model, "weights")]
     assert len(weights) == 3  # the biases are not covered
     l1 = sum(w.abs().sum() for w in weights).item()

@@ -59,8 +59,13 @@ def test_images_load_in_channel_height_width_order(name, data_home) -> None:
 
 
 def test_second_load_reads_the_npz_cache_and_normalises(data_home, monkeypatch) -> None:
-    kwargs = {"data_dir": str(data_home), "train_size": 20, "val_size": 5, "test_rows": TEST_ROWS,
-              "parser": "liac-arff"}  # fmt: skip
+    kwargs = {
+        "data_dir": str(data_home),
+        "train_size": 20,
+        "val_size": 5,
+        "test_rows": TEST_ROWS,
+        "parser": "liac-arff",
+    }
     first = OpenMLImageDataModule("cifar10", **kwargs)
     first.setup()
     assert first.cache_file.is_file()
@@ -86,8 +91,9 @@ def test_unknown_name_and_too_many_test_rows_fail_clearly(data_home) -> None:
         ValueError, match="name='svhn' is not allowed .*; allowed: mnist, fashion_mnist, cifar10"
     ):
         OpenMLImageDataModule("svhn", data_dir=str(data_home))
-    data = OpenMLImageDataModule("mnist", data_dir=str(data_home), test_rows=ROWS,
-                                 parser="liac-arff")  # fmt: skip
+    data = OpenMLImageDataModule(
+        "mnist", data_dir=str(data_home), test_rows=ROWS, parser="liac-arff"
+    )
     with pytest.raises(ValueError, match=f"test_rows={ROWS}: the set has {ROWS} rows"):
         data.setup()
 
@@ -100,8 +106,16 @@ def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_pa
     from regopt.build import build_module
     from regopt.config.cli_errors import ConfigError
 
-    cfg = compose_config(["data=mnist", f"data.data_dir={data_home}", f"data.test_rows={ROWS}",
-                          "data.parser=liac-arff", "model=mlp"], tmp_path)  # fmt: skip
+    cfg = compose_config(
+        [
+            "data=mnist",
+            f"data.data_dir={data_home}",
+            f"data.test_rows={ROWS}",
+            "data.parser=liac-arff",
+            "model=mlp",
+        ],
+        tmp_path,
+    )
     with pytest.raises(ConfigError, match=f"^data.test_rows={ROWS}: the set has {ROWS} rows$"):
         build_module(cfg, instantiate(cfg.data))
 

@@ -23,8 +23,12 @@ def closed_port() -> int:
 
 
 def test_online_wandb_failure_warns_and_the_run_completes(tmp_path) -> None:
-    env = {"HOME": str(tmp_path / "home"), "WANDB_MODE": "online", "WANDB_API_KEY": "a" * 40,
-           "WANDB_BASE_URL": f"http://127.0.0.1:{closed_port()}"}  # fmt: skip
+    env = {
+        "HOME": str(tmp_path / "home"),
+        "WANDB_MODE": "online",
+        "WANDB_API_KEY": "a" * 40,
+        "WANDB_BASE_URL": f"http://127.0.0.1:{closed_port()}",
+    }
     started = time.monotonic()
     result = run_cli(["trainer.max_epochs=2"], tmp_path / "out", env=env)
     elapsed = time.monotonic() - started
@@ -71,15 +75,21 @@ def serve_http_errors() -> int:
 def test_online_wandb_without_credentials_never_waits_for_a_login(terminal: bool, tmp_path) -> None:
     """At a terminal wandb asks which account to use and waits; regopt must not let it ask."""
     server = f"http://127.0.0.1:{serve_http_errors()}"
-    env = {**os.environ, "REGOPT_ROOT": str(tmp_path), "HOME": str(tmp_path / "home"),
-           "WANDB_MODE": "online", "WANDB_BASE_URL": server}  # fmt: skip
+    env = {
+        **os.environ,
+        "REGOPT_ROOT": str(tmp_path),
+        "HOME": str(tmp_path / "home"),
+        "WANDB_MODE": "online",
+        "WANDB_BASE_URL": server,
+    }
     env.pop("WANDB_API_KEY", None)
     controller, terminal_end = pty.openpty()
     stdin = terminal_end if terminal else subprocess.DEVNULL
     stderr = terminal_end if terminal else subprocess.PIPE
     args = [sys.executable, "-m", "regopt.train", "trainer.max_epochs=1"]
-    proc = subprocess.Popen(args, cwd=ROOT, env=env, stdin=stdin, stdout=subprocess.PIPE,
-                            stderr=stderr)  # fmt: skip
+    proc = subprocess.Popen(
+        args, cwd=ROOT, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr
+    )
     os.close(terminal_end)
     seen = bytearray()
     reader = threading.Thread(target=read_all, args=(controller, seen), daemon=True)

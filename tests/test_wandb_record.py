@@ -81,8 +81,10 @@ def test_readable_names_and_tags() -> None:
     assert override_label("experiment/l2_vs_weight_decay/l2_form=decoupled") == "decoupled"
     assert override_label("experiment=l2_vs_weight_decay") is None  # the job type says it
     assert override_label("experiment=reg_vs_opt") is None
-    assert run_name(["experiment=reg_vs_opt", "regularizer=l2", "optimizer=sgd", "seed=1"],
-                    "x") == "l2 sgd seed=1"  # fmt: skip
+    assert (
+        run_name(["experiment=reg_vs_opt", "regularizer=l2", "optimizer=sgd", "seed=1"], "x")
+        == "l2 sgd seed=1"
+    )
     assert run_name([], "reg_vs_opt") == "reg_vs_opt"
     static = {"regularizers": [], "optimizer": {"name": "adamw"}}
     assert run_tags(static) == ["none", "adamw"]

@@ -90,8 +90,10 @@ def build_trainer(cfg: DictConfig, **kwargs: Any) -> pl.Trainer:
 def model_sizes(model_cfg: DictConfig, datamodule: pl.LightningDataModule) -> dict[str, Any]:
     """`input_dim` and `num_classes` for every model; `input_shape` too for a model that takes it
     (a CNN). A spatial model on data without a layout fails in one line."""
-    sizes: dict[str, Any] = {"input_dim": datamodule.input_dim,
-                             "num_classes": datamodule.num_classes}  # fmt: skip
+    sizes: dict[str, Any] = {
+        "input_dim": datamodule.input_dim,
+        "num_classes": datamodule.num_classes,
+    }
     target = get_class(model_cfg._target_)
     if "input_shape" in inspect.signature(target).parameters:
         shape = getattr(datamodule, "input_shape", None)

@@ -131,16 +131,27 @@ def paired_with_joint(runs: Sequence[ArmRun]) -> list[dict[str, Any]]:
 
 
 def paired_markdown(table: Sequence[dict[str, Any]]) -> str:
-    head = ["reg", "arm − joint", "seeds", "final val loss", "lower than joint",
-            "final val acc", "higher than joint"]  # fmt: skip
+    head = [
+        "reg",
+        "arm − joint",
+        "seeds",
+        "final val loss",
+        "lower than joint",
+        "final val acc",
+        "higher than joint",
+    ]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for row in table:
         n = row["seeds"]
-        cells = [row["reg"], row["arm"], str(n),
-                 _cell(row["final_val_loss"], row["final_val_loss_std"], 4),
-                 f"{row['final_val_loss_wins']}/{n}",
-                 _cell(row["final_val_acc"], row["final_val_acc_std"], 4),
-                 f"{row['final_val_acc_wins']}/{n}"]  # fmt: skip
+        cells = [
+            row["reg"],
+            row["arm"],
+            str(n),
+            _cell(row["final_val_loss"], row["final_val_loss_std"], 4),
+            f"{row['final_val_loss_wins']}/{n}",
+            _cell(row["final_val_acc"], row["final_val_acc_std"], 4),
+            f"{row['final_val_acc_wins']}/{n}",
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
@@ -162,8 +173,10 @@ def to_markdown(table: Sequence[dict[str, Any]]) -> str:
 def to_csv(table: Sequence[dict[str, Any]]) -> str:
     columns = ["reg", "arm", "seeds", *(c for k in STATS for c in (k, f"{k}_std"))]
     lines = [",".join(columns)]
-    lines += [",".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c])
-                       for c in columns) for row in table]  # fmt: skip
+    lines += [
+        ",".join(f"{row[c]:.6g}" if isinstance(row[c], float) else str(row[c]) for c in columns)
+        for row in table
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -202,8 +215,13 @@ def plot_curves(runs: Sequence[ArmRun], path: Path) -> Path:
             key = next((k for k in members[0].rows[0] if k.endswith("/strength")), None)
             if key:
                 rows = [row for row in members[0].rows if key in row]
-                strength_ax.plot([int(row["epoch"]) for row in rows], [row[key] for row in rows],
-                                 color=color, ls=":", lw=1)  # fmt: skip
+                strength_ax.plot(
+                    [int(row["epoch"]) for row in rows],
+                    [row[key] for row in rows],
+                    color=color,
+                    ls=":",
+                    lw=1,
+                )
         ax.set(title=f"{reg}: val loss (mean ± std over seeds)", xlabel="epoch", ylabel="val/loss")
         strength_ax.set_ylabel("strength (dotted)")
         ax.legend(loc="upper left")

@@ -34,8 +34,9 @@ def find_runs(path: Path) -> list[Path]:
     if (path / "summary.json").is_file():
         return [path]
     runs = [p for p in path.iterdir() if (p / "summary.json").is_file()]
-    return sorted(runs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit()
-                                       else 0, p.name))  # fmt: skip
+    return sorted(
+        runs, key=lambda p: (not p.name.isdigit(), int(p.name) if p.name.isdigit() else 0, p.name)
+    )
 
 
 def override_map(overrides: list[str]) -> dict[str, str]:
@@ -67,13 +68,15 @@ def compare_runs(path: str | Path, tolerance: float = 1e-6) -> dict[str, Any]:
     runs = []
     for run_dir in find_runs(path):
         summary = json.loads((run_dir / "summary.json").read_text())
-        runs.append({
-            "run": run_dir.name,
-            "overrides": override_map(summary.get("overrides", [])),
-            "status": summary.get("status"),
-            "val/loss": (summary.get("final") or {}).get("val/loss"),
-            "weights": final_weights(run_dir),
-        })  # fmt: skip
+        runs.append(
+            {
+                "run": run_dir.name,
+                "overrides": override_map(summary.get("overrides", [])),
+                "status": summary.get("status"),
+                "val/loss": (summary.get("final") or {}).get("val/loss"),
+                "weights": final_weights(run_dir),
+            }
+        )
     all_keys = {k for r in runs for k in r["overrides"]}
     swept = sorted(k for k in all_keys if len({r["overrides"].get(k) for r in runs}) > 1)
     pairs = []
@@ -86,18 +89,31 @@ def compare_runs(path: str | Path, tolerance: float = 1e-6) -> dict[str, Any]:
         distance = None
         if a["weights"] is not None and b["weights"] is not None:
             distance = relative_distance(a["weights"], b["weights"])
-        verdict = "no weights" if distance is None else (
-            "match" if distance <= tolerance else "differ")  # fmt: skip
-        pairs.append({
-            "a": a["run"], "b": b["run"], "differs_in": key,
-            "a_value": a["overrides"].get(key), "b_value": b["overrides"].get(key),
-            "shared": {k: a["overrides"].get(k) for k in swept if k != key},
-            "relative_distance": distance, "verdict": verdict,
-            "val_loss_a": a["val/loss"], "val_loss_b": b["val/loss"],
-        })  # fmt: skip
+        verdict = (
+            "no weights" if distance is None else ("match" if distance <= tolerance else "differ")
+        )
+        pairs.append(
+            {
+                "a": a["run"],
+                "b": b["run"],
+                "differs_in": key,
+                "a_value": a["overrides"].get(key),
+                "b_value": b["overrides"].get(key),
+                "shared": {k: a["overrides"].get(k) for k in swept if k != key},
+                "relative_distance": distance,
+                "verdict": verdict,
+                "val_loss_a": a["val/loss"],
+                "val_loss_b": b["val/loss"],
+            }
+        )
     listed = [{k: v for k, v in r.items() if k != "weights"} for r in runs]
-    return {"path": str(path), "tolerance": tolerance, "swept": swept, "runs": listed,
-            "pairs": pairs}  # fmt: skip
+    return {
+        "path": str(path),
+        "tolerance": tolerance,
+        "swept": swept,
+        "runs": listed,
+        "pairs": pairs,
+    }
 
 
 def to_markdown(result: dict[str, Any]) -> str:
@@ -152,8 +168,12 @@ class CompareWeightsOnMultirunEnd(Callback):
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="regopt-compare", description=__doc__.split("\n")[0])
     parser.add_argument("path", type=Path, help="a multirun dir (or a run dir)")
-    parser.add_argument("--tolerance", type=float, default=1e-6,
-                        help="largest relative weight distance called a match")  # fmt: skip
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=1e-6,
+        help="largest relative weight distance called a match",
+    )
     args = parser.parse_args(argv)
     result = write_comparison(args.path, args.tolerance)
     print(to_markdown(result), end="")

@@ -53,8 +53,14 @@ def read_job(run_dir: Path) -> Job | None:
     final, best = summary["final"], summary["best"]
     # train/mse: the last epoch's mean over its batches (no dropout here, so close to the error at
     # the final weights)
-    return Job(widths[0], params, int(cfg.data.n_train), final["train/mse"], final["val/mse"],
-               best["val/mse"])  # fmt: skip
+    return Job(
+        widths[0],
+        params,
+        int(cfg.data.n_train),
+        final["train/mse"],
+        final["val/mse"],
+        best["val/mse"],
+    )
 
 
 def table(jobs: list[Job]) -> list[dict[str, float]]:
@@ -63,13 +69,17 @@ def table(jobs: list[Job]) -> list[dict[str, float]]:
     for width in sorted({j.width for j in jobs}):
         group = [j for j in jobs if j.width == width]
         vals = [j.val_mse for j in group]
-        rows.append({
-            "width": width, "params": group[0].params, "runs": len(group),
-            "train_mse": statistics.fmean(j.train_mse for j in group),
-            "val_mse": statistics.fmean(vals),
-            "val_mse_std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
-            "best_val_mse": statistics.fmean(j.best_val_mse for j in group),
-        })  # fmt: skip
+        rows.append(
+            {
+                "width": width,
+                "params": group[0].params,
+                "runs": len(group),
+                "train_mse": statistics.fmean(j.train_mse for j in group),
+                "val_mse": statistics.fmean(vals),
+                "val_mse_std": statistics.stdev(vals) if len(vals) > 1 else 0.0,
+                "best_val_mse": statistics.fmean(j.best_val_mse for j in group),
+            }
+        )
     return rows
 
 
@@ -88,9 +98,12 @@ def markdown(rows: list[dict[str, float]], n_train: int, left_out: Sequence[str]
         )
     peak = max(rows, key=lambda r: r["val_mse"])
     lowest = min(rows, key=lambda r: r["val_mse"])
-    lines += ["", f"Highest final val mse {peak['val_mse']:.4f} at width {peak['width']} "
-              f"({peak['params']} parameters); lowest {lowest['val_mse']:.4f} at width "
-              f"{lowest['width']}."]  # fmt: skip
+    lines += [
+        "",
+        f"Highest final val mse {peak['val_mse']:.4f} at width {peak['width']} "
+        f"({peak['params']} parameters); lowest {lowest['val_mse']:.4f} at width "
+        f"{lowest['width']}.",
+    ]
     return "\n".join(lines) + "\n"
 
 

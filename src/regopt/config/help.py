@@ -87,8 +87,19 @@ def render_help(overrides: Sequence[str]) -> str:
 
 
 # Hydra's flags that take the next argument as their value (`--cfg job`): not an override.
-FLAGS_WITH_VALUE = ("--cfg", "-c", "--package", "-p", "--config-path", "-cp", "--config-name",
-                    "-cn", "--config-dir", "-cd", "--experimental-rerun")  # fmt: skip
+FLAGS_WITH_VALUE = (
+    "--cfg",
+    "-c",
+    "--package",
+    "-p",
+    "--config-path",
+    "-cp",
+    "--config-name",
+    "-cn",
+    "--config-dir",
+    "-cd",
+    "--experimental-rerun",
+)
 
 
 def overrides_of(argv: Sequence[str]) -> list[str]:

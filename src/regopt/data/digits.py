@@ -66,10 +66,16 @@ class DigitsDataModule(TensorDataModule):
             labels, self.train_size or float(self.train_fraction), self.seed
         )
         if len(val_idx) == 0:
-            setting = (f"train_size={self.train_size}" if self.train_size
-                       else f"train_fraction={self.train_fraction}")  # fmt: skip
-            warnings.warn(f"{setting} keeps every sample for training: no held-out data, "
-                          "validating on the training set", stacklevel=2)  # fmt: skip
+            setting = (
+                f"train_size={self.train_size}"
+                if self.train_size
+                else f"train_fraction={self.train_fraction}"
+            )
+            warnings.warn(
+                f"{setting} keeps every sample for training: no held-out data, "
+                "validating on the training set",
+                stacklevel=2,
+            )
             val_idx = train_idx
         x_train, x_val = images[train_idx], images[val_idx]
         y_train, self.noisy_indices = corrupt_labels(

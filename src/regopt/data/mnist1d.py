@@ -85,12 +85,17 @@ class MNIST1DDataModule(TensorDataModule):
             )
         self.data_dir = Path(data_dir)
         self.settings = {
-            "num_samples": int(num_samples), "train_split": float(train_split),
-            "final_seq_length": int(final_seq_length), "corr_noise_scale": float(corr_noise_scale),
-            "iid_noise_scale": float(iid_noise_scale), "scale_coeff": float(scale_coeff),
-            "shear_scale": float(shear_scale), "max_translation": int(max_translation),
-            "shuffle_seq": bool(shuffle_seq), "seed": int(data_seed),
-        }  # fmt: skip
+            "num_samples": int(num_samples),
+            "train_split": float(train_split),
+            "final_seq_length": int(final_seq_length),
+            "corr_noise_scale": float(corr_noise_scale),
+            "iid_noise_scale": float(iid_noise_scale),
+            "scale_coeff": float(scale_coeff),
+            "shear_scale": float(shear_scale),
+            "max_translation": int(max_translation),
+            "shuffle_seq": bool(shuffle_seq),
+            "seed": int(data_seed),
+        }
         self.input_dim = int(final_seq_length)
         self.input_shape = (1, int(final_seq_length))
         self.train_size, self.label_noise = train_size, float(label_noise)

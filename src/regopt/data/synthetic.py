@@ -32,7 +32,8 @@ class SyntheticDataModule(TensorDataModule):
         self.input_dim, self.num_classes = input_dim, num_classes
 
     def load(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        x, y = gaussian_classes(self.n_train + self.n_val, self.input_dim, self.num_classes,
-                                self.class_sep, self.seed)  # fmt: skip
+        x, y = gaussian_classes(
+            self.n_train + self.n_val, self.input_dim, self.num_classes, self.class_sep, self.seed
+        )
         n = self.n_train
         return x[:n], y[:n], x[n:], y[n:]

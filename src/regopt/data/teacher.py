@@ -57,7 +57,13 @@ class TeacherDataModule(TensorDataModule):
         self.noise_std = float(noise_std)
 
     def load(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-        x, y, _ = teacher_data(self.n_train + self.n_val, self.input_dim, self.teacher_width,
-                               self.num_classes, self.noise_std, self.seed)  # fmt: skip
+        x, y, _ = teacher_data(
+            self.n_train + self.n_val,
+            self.input_dim,
+            self.teacher_width,
+            self.num_classes,
+            self.noise_std,
+            self.seed,
+        )
         n = self.n_train
         return x[:n], y[:n], x[n:], y[n:]

@@ -110,8 +110,12 @@ class OpenMLImageDataModule(TensorDataModule):
             x_val, y_val = x_val[keep], y_val[keep]
         y_train, _ = corrupt_labels(y_train, self.label_noise, self.num_classes, self.seed)
         train, val = _normalise(x_train, x_val, self.normalize)
-        return (train, torch.as_tensor(y_train, dtype=torch.long),
-                val, torch.as_tensor(y_val, dtype=torch.long))  # fmt: skip
+        return (
+            train,
+            torch.as_tensor(y_train, dtype=torch.long),
+            val,
+            torch.as_tensor(y_val, dtype=torch.long),
+        )
 
     def _offline_advice(self, error: OSError) -> str:
         reason = getattr(error, "reason", None) or error

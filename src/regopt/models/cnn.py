@@ -47,8 +47,11 @@ class CNN1D(nn.Module):
         previous, length = self.input_shape
         for width in channels:
             padding = kernel_size // 2
-            layers += [nn.Conv1d(previous, width, kernel_size, stride=2, padding=padding),
-                       ACTIVATIONS[activation](), nn.Dropout(dropout)]  # fmt: skip
+            layers += [
+                nn.Conv1d(previous, width, kernel_size, stride=2, padding=padding),
+                ACTIVATIONS[activation](),
+                nn.Dropout(dropout),
+            ]
             length = (length + 2 * padding - kernel_size) // 2 + 1
             previous = width
         self.features = nn.Sequential(*layers)
@@ -79,8 +82,12 @@ class CNN(nn.Module):
         layers: list[nn.Module] = []
         previous, height, width = self.input_shape
         for out in channels:
-            layers += [nn.Conv2d(previous, out, 3, padding=1), ACTIVATIONS[activation](),
-                       nn.MaxPool2d(2), nn.Dropout(dropout)]  # fmt: skip
+            layers += [
+                nn.Conv2d(previous, out, 3, padding=1),
+                ACTIVATIONS[activation](),
+                nn.MaxPool2d(2),
+                nn.Dropout(dropout),
+            ]
             height, width, previous = height // 2, width // 2, out
         if height * width == 0:
             raise ValueError(
@@ -88,9 +95,12 @@ class CNN(nn.Module):
             )
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
-            nn.Flatten(), nn.Linear(previous * math.prod((height, width)), hidden),
-            ACTIVATIONS[activation](), nn.Dropout(dropout), nn.Linear(hidden, num_classes),
-        )  # fmt: skip
+            nn.Flatten(),
+            nn.Linear(previous * math.prod((height, width)), hidden),
+            ACTIVATIONS[activation](),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, num_classes),
+        )
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x.reshape(len(x), *self.input_shape)))

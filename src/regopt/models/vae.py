@@ -51,8 +51,9 @@ class VAE(nn.Module):
         self.to_mu = nn.Linear(widths[-1] if widths else input_dim, latent_dim)
         self.to_logvar = nn.Linear(widths[-1] if widths else input_dim, latent_dim)
         decoder = _mlp([latent_dim, *reversed(widths)], activation, dropout)
-        self.decoder = nn.Sequential(*decoder, nn.Linear(widths[0] if widths else latent_dim,
-                                                         input_dim))  # fmt: skip
+        self.decoder = nn.Sequential(
+            *decoder, nn.Linear(widths[0] if widths else latent_dim, input_dim)
+        )
         self._kl: Tensor | None = None
 
     def encode(self, x: Tensor) -> tuple[Tensor, Tensor]:

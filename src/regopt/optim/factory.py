@@ -39,8 +39,11 @@ def parameter_groups(
     decayed = select_parameters(model, rule)
     decayed_ids = {id(p) for _, p in decayed}
     others = [p for p in model.parameters() if p.requires_grad and id(p) not in decayed_ids]
-    rates = {"weight_decay": 0.0, GROUP_KEY: weight_decay} if decoupled else {
-        "weight_decay": weight_decay}  # fmt: skip
+    rates = (
+        {"weight_decay": 0.0, GROUP_KEY: weight_decay}
+        if decoupled
+        else {"weight_decay": weight_decay}
+    )
     groups = [{"params": [p for _, p in decayed], **rates, "name": "decay"}]
     if others:
         no_decay = {"weight_decay": 0.0, GROUP_KEY: 0.0} if decoupled else {"weight_decay": 0.0}

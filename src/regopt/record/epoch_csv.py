@@ -116,8 +116,9 @@ class EpochRowsCheckpoint(Callback):
         if record is not None:
             record.epoch = trainer.current_epoch
 
-    def on_save_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+    def on_save_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         record = self._record(trainer)
         if record is None:
             return
@@ -128,8 +129,9 @@ class EpochRowsCheckpoint(Callback):
         rows[-1].update(pending)
         checkpoint[KEY] = rows
 
-    def on_load_checkpoint(self, trainer: pl.Trainer, pl_module: pl.LightningModule,
-                           checkpoint: dict[str, Any]) -> None:  # fmt: skip
+    def on_load_checkpoint(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
         record = self._record(trainer)
         if record is not None and KEY in checkpoint:
             record.rows = [dict(row) for row in checkpoint[KEY]]

@@ -42,8 +42,11 @@ def check_resume(cfg: DictConfig) -> None:
         return  # nothing to resume, or a checkpoint with no config to compare (kept as before)
     before = _flat(OmegaConf.to_container(OmegaConf.load(saved), resolve=False))
     now = _flat(OmegaConf.to_container(cfg, resolve=True))
-    changed = sorted(key for key in before.keys() | now.keys()
-                     if before.get(key, _MISSING) != now.get(key, _MISSING))  # fmt: skip
+    changed = sorted(
+        key
+        for key in before.keys() | now.keys()
+        if before.get(key, _MISSING) != now.get(key, _MISSING)
+    )
     if not changed:
         return
     shown = ", ".join(f"{k}: {_show(before, k)} -> {_show(now, k)}" for k in changed[:SHOWN])

@@ -18,14 +18,31 @@ from regopt.interrupt import signal_name
 from regopt.record.atomic import write_json_atomic
 from regopt.record.epoch_csv import EpochCSVLogger
 
-FINAL_KEYS = ("train/loss", "train/loss_data", "train/acc", "val/loss", "val/acc",
-              "train_eval/loss", "train_eval/acc", "gap/loss", "gap/acc")  # fmt: skip
+FINAL_KEYS = (
+    "train/loss",
+    "train/loss_data",
+    "train/acc",
+    "val/loss",
+    "val/acc",
+    "train_eval/loss",
+    "train_eval/acc",
+    "gap/loss",
+    "gap/acc",
+)
 # The regression task's metrics: in `final` (and `val/*` in `best`) only when the run logged them.
-TASK_KEYS = tuple(f"{part}/{metric}" for part in ("train", "val", "train_eval", "gap")
-                  for metric in ("mse", "mae"))  # fmt: skip
+TASK_KEYS = tuple(
+    f"{part}/{metric}"
+    for part in ("train", "val", "train_eval", "gap")
+    for metric in ("mse", "mae")
+)
 MONITOR = "val/loss"
-PENALTY_PREFIXES = ("penalty/", "train/penalty/", "train/unweighted/", "val/penalty/",
-                    "val/unweighted/")  # fmt: skip
+PENALTY_PREFIXES = (
+    "penalty/",
+    "train/penalty/",
+    "train/unweighted/",
+    "val/penalty/",
+    "val/unweighted/",
+)
 
 
 def final_row(rows: list[dict[str, float]]) -> dict[str, float]:

@@ -69,16 +69,21 @@ class L2Penalty(Penalty):
             return
         self.train_size = context.train_size
         derived = prior_std_to_weight(self.prior_std, context.train_size)
-        log.info(f"{self.name}: prior_std={self.prior_std:g} over N={self.train_size} "
-                 f"training samples gives weight={derived:.6g}")  # fmt: skip
+        log.info(
+            f"{self.name}: prior_std={self.prior_std:g} over N={self.train_size} "
+            f"training samples gives weight={derived:.6g}"
+        )
         self.weight = derived
 
     def penalty(self, outputs: Tensor | None = None) -> Tensor:
         return half_squared_l2_norm(self.parameters)
 
     def settings(self) -> dict[str, Any]:
-        extra = {} if self.prior_std is None else {"prior_std": self.prior_std,
-                                                   "train_size": self.train_size}  # fmt: skip
+        extra = (
+            {}
+            if self.prior_std is None
+            else {"prior_std": self.prior_std, "train_size": self.train_size}
+        )
         return {**super().settings(), **extra}
 
 

@@ -112,7 +112,17 @@ def read_run(path: str | Path) -> dict[str, Any]:
         elif kind == "run":
             r = record.run
             config.update(_fields(r.config.update))
-            run = {"name": r.display_name, "group": r.run_group, "job_type": r.job_type,
-                   "tags": list(r.tags), "id": r.run_id}  # fmt: skip
-    return {"summary": summary, "history": history, "config": config, "run": run,
-            "finished": finished}  # fmt: skip
+            run = {
+                "name": r.display_name,
+                "group": r.run_group,
+                "job_type": r.job_type,
+                "tags": list(r.tags),
+                "id": r.run_id,
+            }
+    return {
+        "summary": summary,
+        "history": history,
+        "config": config,
+        "run": run,
+        "finished": finished,
+    }
