@@ -137,6 +137,31 @@ def run_cli(args: list[str], root: Path, env: dict | None = None, timeout: float
     )
 
 
+@pytest.fixture
+def cli_in_process(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]):
+    """`regopt-train` as `run_cli` runs it, but in this process: the same `main()`, its exit code
+    and what it wrote to the terminal, without paying the interpreter's and torch's start-up for
+    each of many one-line-error cases (a few subprocess cases keep the real process honest)."""
+    import regopt.train
+
+    def run(args: list[str], root: Path) -> subprocess.CompletedProcess:
+        monkeypatch.setenv("REGOPT_ROOT", str(root))
+        monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)  # main() sets it for Hydra
+        monkeypatch.delenv("REGOPT_DEBUG", raising=False)
+        monkeypatch.chdir(ROOT)
+        monkeypatch.setattr(sys, "argv", ["regopt-train", *args])
+        capfd.readouterr()
+        code = 0
+        try:
+            regopt.train.main()
+        except SystemExit as stop:
+            code = stop.code if isinstance(stop.code, int) else 1
+        out, err = capfd.readouterr()
+        return subprocess.CompletedProcess(sys.argv, code, out, err)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One data cache for the session: MNIST-1D is generated once, never into the repository."""

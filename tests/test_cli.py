@@ -50,8 +50,10 @@ from conftest import read_metrics, read_summary, run_cli
         ),
     ],
 )
-def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str], tmp_path) -> None:
-    result = run_cli([*override.split(), "trainer.max_epochs=1"], tmp_path, timeout=60)
+def test_bad_option_or_key_fails_in_one_line(
+    override: str, must_name: list[str], tmp_path, cli_in_process
+) -> None:
+    result = cli_in_process([*override.split(), "trainer.max_epochs=1"], tmp_path)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
@@ -61,6 +63,22 @@ def test_bad_option_or_key_fails_in_one_line(override: str, must_name: list[str]
     assert not (tmp_path / "logs" / "runs").exists() or not any(
         (tmp_path / "logs" / "runs").rglob("summary.json")
     )
+
+
+@pytest.mark.parametrize(
+    ("override", "must_name"),
+    [
+        ("optimizer=adamm", ["optimizer=adamm", "adamw"]),  # Hydra's composition
+        ("optimizer.lr=-1", ["optimizer.lr=-1", "Invalid learning rate"]),  # torch's own check
+        ("trainer.gradient_clip_algorithm=max", ["gradient_clip_algorithm", "'value', 'norm'"]),
+    ],
+)
+def test_a_real_process_exits_2_with_one_line(override: str, must_name: list[str], tmp_path):
+    """The cases above run main() in the test's process; these run the installed command."""
+    result = run_cli([override, "trainer.max_epochs=1"], tmp_path, timeout=60)
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert all(word in line for word in must_name), line
 
 
 def test_regopt_debug_shows_the_traceback_of_a_config_error(tmp_path) -> None:

@@ -144,6 +144,7 @@ def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_pat
     time.sleep(2)  # W&B's own service process notices its parent is gone
     result = run_cli([*args, f"trainer.max_epochs={resumed_at + 2}", "resume=auto"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "W&B could not start" not in result.stderr, result.stderr[-3000:]
 
     wandb_id = (run_dir / ID_FILE).read_text().strip()
     dirs = list(run_dir.glob("wandb/offline-run-*"))
