@@ -198,8 +198,10 @@ def test_acceptance_run_with_two_penalties_and_wandb_offline(tmp_path: Path) -> 
         (["model=vae", "regularizer=label_smoothing"], ["label_smoothing", "classification"]),
     ],
 )
-def test_regularizer_that_does_not_fit_the_model_fails_in_one_line(args, must_name, tmp_path):
-    result = run_cli([*args, "trainer.max_epochs=1", "logger=none"], tmp_path, timeout=120)
+def test_regularizer_that_does_not_fit_the_model_fails_in_one_line(
+    args, must_name, tmp_path, cli_in_process
+):
+    result = cli_in_process([*args, "trainer.max_epochs=1", "logger=none"], tmp_path)
     assert result.returncode == 2, result.stderr[-2000:]
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
@@ -208,8 +210,8 @@ def test_regularizer_that_does_not_fit_the_model_fails_in_one_line(args, must_na
     assert not list(tmp_path.rglob("metrics.csv"))  # nothing trained
 
 
-def test_an_option_selected_twice_is_refused_in_one_line(tmp_path) -> None:
-    result = run_cli(["regularizer=[l2,l2]", "logger=none"], tmp_path, timeout=60)
+def test_an_option_selected_twice_is_refused_in_one_line(tmp_path, cli_in_process) -> None:
+    result = cli_in_process(["regularizer=[l2,l2]", "logger=none"], tmp_path)
     assert result.returncode == 2
     line = result.stderr.strip()
     assert line.count("\n") == 0 and "regularizer=[l2,l2] selects l2 more than once" in line
