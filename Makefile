@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train dashboard study sweep calibrate sequential double-descent test test-slow bench bench-sweep lint format clean
+.PHONY: install train dashboard study sweep calibrate sequential double-descent adamw-decoupling test test-slow bench bench-sweep lint format clean
 
 install: $(STAMP)
 
@@ -42,6 +42,20 @@ double-descent: install
 	$(VENV)/bin/regopt-train -m experiment=double_descent logger=none hydra.sweep.dir="$(DD_DIR)" $(ARGS)
 	$(PY) -m regopt.analysis.double_descent "$(DD_DIR)"
 	mkdir -p $(DD_DOCS) && cp "$(DD_DIR)"/double_descent.md "$(DD_DIR)"/double_descent.csv "$(DD_DIR)"/double_descent.png $(DD_DOCS)/
+
+# experiment=adamw_decoupling (Loshchilov and Hutter 2019, Fig. 2): one sweep a pair (SGD + L2, SGDW,
+# Adam + L2, AdamW; 5 lrs x 5 strengths x 2 seeds, 50 jobs in two stacks; about 20 minutes on 2 busy
+# cores), its report (decoupling.md, .csv, .png) into the dir, copied to
+# docs/results/adamw_decoupling/ for docs/concepts.md.
+DEC_DIR ?= logs/multiruns/adamw_decoupling_$(shell date +%Y-%m-%d_%H-%M-%S)
+DEC_DOCS ?= docs/results/adamw_decoupling
+DEC_PAIRS ?= adam_l2 adamw sgd_l2 sgdw
+adamw-decoupling: install
+	for pair in $(DEC_PAIRS); do \
+	  $(VENV)/bin/regopt-train -m experiment=adamw_decoupling experiment/adamw_decoupling/pair=$$pair logger=none hydra.sweep.dir="$(DEC_DIR)/$$pair" $(ARGS) || exit $$?; \
+	done
+	$(PY) -m regopt.analysis.decoupling "$(DEC_DIR)"
+	mkdir -p $(DEC_DOCS) && cp "$(DEC_DIR)"/decoupling.md "$(DEC_DIR)"/decoupling.csv "$(DEC_DIR)"/decoupling.png $(DEC_DOCS)/
 
 # regopt's W&B workspace: `make dashboard ARGS="--entity my-team --group <sweep group>"`, or
 # ARGS=--dry-run to write its spec (regopt_workspace.json) with no network.

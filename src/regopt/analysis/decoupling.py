@@ -1,0 +1,302 @@
+"""The report of experiment=adamw_decoupling (Loshchilov and Hutter 2019, Fig. 2): the validation
+loss over learning rate x decay strength for SGD + L2, SGDW, Adam + L2 and AdamW, and how far the
+best strength moves with the learning rate (the coupling that decoupled decay removes).
+
+Reads the jobs of a sweep dir, or of its sub-dirs (one sweep a pair, as `make adamw-decoupling`
+runs them): each job's summary.json and resolved config.yaml, no torch, no W&B. Writes
+decoupling.md, .csv and .png into the dir: `python -m regopt.analysis.decoupling DIR`.
+
+The strength is the L2 weight for a penalty and the shrink per step d = lr * weight_decay for
+decoupled decay (the paper's lambda, which it normalises as lambda_norm = d * sqrt(steps)).
+Coupling, per pair and metric: the best strength of each lr (the grid's argmin, refined by a
+parabola of log loss in log10 strength), then the least-squares slope of log10 best strength on
+log10 lr (0: axis-aligned, -1: the diagonal of a knob whose effect scales with lr x strength) and
+its correlation; and the interaction share, the part of the variance of log loss over the grid
+that an additive model (a term per lr plus a term per strength) leaves unexplained.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import math
+import statistics
+from dataclasses import dataclass
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from regopt.analysis.compare import find_runs
+from regopt.record.atomic import write_text_atomic
+
+MD_NAME, CSV_NAME, PNG_NAME = "decoupling.md", "decoupling.csv", "decoupling.png"
+PAIRS = {"sgd_l2": "SGD + L2", "sgdw": "SGDW", "adam_l2": "Adam + L2", "adamw": "AdamW"}
+METRICS = {"best": "best val loss", "final": "final val loss"}
+COLUMNS = (
+    "pair",
+    "metric",
+    "cells",
+    "diverged_cells",
+    "min_loss",
+    "lr_at_min",
+    "strength_at_min",
+    "strength_norm_at_min",
+    "ridge_slope",
+    "ridge_r",
+    "interaction_share",
+)
+
+
+@dataclass
+class Job:
+    pair: str
+    lr: float
+    strength: float  # the L2 weight, or decoupled decay's shrink per step
+    steps: int
+    loss: dict[str, float] | None  # None: the job diverged
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.6g}")  # lr * (d / lr) is d to the last bits, not exactly
+
+
+def read_job(run_dir: Path) -> Job | None:
+    """The job's pair, grid cell and losses; None for a job that neither completed nor diverged."""
+    summary = json.loads((run_dir / "summary.json").read_text())
+    if summary.get("status") not in ("completed", "diverged"):
+        return None
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    opt = cfg.optimizer
+    family = "adam" if opt._target_ in ("torch.optim.Adam", "torch.optim.AdamW") else "sgd"
+    decoupled = opt._target_ == "torch.optim.AdamW" or bool(opt.get("decoupled_weight_decay"))
+    if decoupled:
+        pair, strength = f"{family}w", opt.lr * opt.weight_decay
+    else:
+        pair, strength = f"{family}_l2", cfg.regularizer.l2.weight
+    with open(run_dir / "metrics.csv", newline="") as handle:
+        steps = max(int(row["step"]) for row in csv.DictReader(handle) if row["step"]) + 1
+    loss = None
+    if summary["status"] == "completed":
+        loss = {"best": summary["best"]["val/loss"], "final": summary["final"]["val/loss"]}
+    return Job(pair, _round(opt.lr), _round(strength), steps, loss)
+
+
+@dataclass
+class Grid:
+    """One pair's mean loss per (strength, lr) cell; nan where a seed diverged."""
+
+    lrs: list[float]
+    strengths: list[float]
+    values: list[list[float]]  # [strength index][lr index]
+    steps: int
+
+
+def grid(jobs: list[Job], metric: str) -> Grid:
+    lrs = sorted({j.lr for j in jobs})
+    strengths = sorted({j.strength for j in jobs})
+    values = []
+    for s in strengths:
+        row = []
+        for lr in lrs:
+            cell = [j.loss for j in jobs if j.lr == lr and j.strength == s]
+            if not cell or any(loss is None for loss in cell):
+                row.append(math.nan)
+            else:
+                row.append(statistics.fmean(loss[metric] for loss in cell))  # type: ignore[index]
+        values.append(row)
+    return Grid(lrs, strengths, values, jobs[0].steps)
+
+
+def ridge(g: Grid) -> list[tuple[float, float]]:
+    """(log10 lr, log10 best strength) per lr: the column's argmin, moved to the vertex of the
+    parabola in log loss through it and its two neighbours (kept between them)."""
+    points = []
+    xs = [math.log10(s) for s in g.strengths]
+    for col, lr in enumerate(g.lrs):
+        ys = [math.log(row[col]) for row in g.values]  # nan stays nan
+        finite = [i for i, y in enumerate(ys) if not math.isnan(y)]
+        if not finite:
+            continue
+        i = min(finite, key=lambda k: ys[k])
+        best = xs[i]
+        if 0 < i < len(xs) - 1 and not (math.isnan(ys[i - 1]) or math.isnan(ys[i + 1])):
+            (x0, x1, x2), (y0, y1, y2) = xs[i - 1 : i + 2], ys[i - 1 : i + 2]
+            den = (x0 - x1) * (x0 - x2) * (x1 - x2)
+            a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den
+            b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / den
+            if a > 0:
+                best = min(max(-b / (2 * a), x0), x2)
+        points.append((math.log10(lr), best))
+    return points
+
+
+def slope_and_r(points: list[tuple[float, float]]) -> tuple[float, float]:
+    xs, ys = [p[0] for p in points], [p[1] for p in points]
+    if len(points) < 2:
+        return math.nan, math.nan
+    slope = statistics.linear_regression(xs, ys).slope
+    r = statistics.correlation(xs, ys) if len(set(ys)) > 1 else math.nan
+    return slope, r
+
+
+def interaction_share(g: Grid) -> float:
+    """Residual variance of an additive fit to log loss; a diverged cell counts as the worst."""
+    worst = max(v for row in g.values for v in row if not math.isnan(v))
+    y = [[math.log(worst if math.isnan(v) else v) for v in row] for row in g.values]
+    grand = statistics.fmean(v for row in y for v in row)
+    rows = [statistics.fmean(row) for row in y]
+    cols = [statistics.fmean(col) for col in zip(*y, strict=True)]
+    total = sum((v - grand) ** 2 for row in y for v in row)
+    resid = sum(
+        (v - rows[i] - cols[j] + grand) ** 2 for i, row in enumerate(y) for j, v in enumerate(row)
+    )
+    return resid / total if total > 0 else 0.0
+
+
+def summarise(pair: str, metric: str, g: Grid) -> dict[str, object]:
+    cells = [
+        (v, s, lr)
+        for row, s in zip(g.values, g.strengths, strict=True)
+        for v, lr in zip(row, g.lrs, strict=True)
+    ]
+    finite = [c for c in cells if not math.isnan(c[0])]
+    loss, strength, lr = min(finite)
+    slope, r = slope_and_r(ridge(g))
+    return {
+        "pair": pair,
+        "metric": metric,
+        "cells": len(cells),
+        "diverged_cells": len(cells) - len(finite),
+        "min_loss": loss,
+        "lr_at_min": lr,
+        "strength_at_min": strength,
+        "strength_norm_at_min": strength * math.sqrt(g.steps) if pair.endswith("w") else "",
+        "ridge_slope": slope,
+        "ridge_r": r,
+        "interaction_share": interaction_share(g),
+    }
+
+
+def _num(value: object, digits: str) -> str:
+    if value == "" or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, digits)
+
+
+def markdown(rows: list[dict[str, object]], grids: dict[str, Grid], seeds: int) -> str:
+    steps = next(iter(grids.values())).steps
+    lines = [
+        "# Decoupled weight decay: lr x strength (Loshchilov and Hutter 2019, Fig. 2)",
+        "",
+        f"Validation loss, mean over {seeds} seed(s) a cell, {steps} steps a job. Strength: the L2 "
+        "weight (+ L2), or the shrink per step d = lr x weight_decay (SGDW, AdamW), normalised "
+        f"as d x sqrt({steps}). Ridge: the best strength of each lr; slope 0 = axis-aligned, "
+        "-1 = a diagonal. Interaction share: the variance of log loss an additive fit (lr + "
+        "strength) leaves.",
+        "",
+        "| pair | metric | min loss | at lr | at strength | normalised | ridge slope | ridge r "
+        "| interaction share | diverged cells |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {PAIRS[str(r['pair'])]} | {METRICS[str(r['metric'])]} | "
+            f"{_num(r['min_loss'], '.4f')} | {_num(r['lr_at_min'], 'g')} | "
+            f"{_num(r['strength_at_min'], 'g')} | {_num(r['strength_norm_at_min'], '.3g')} | "
+            f"{_num(r['ridge_slope'], '.2f')} | {_num(r['ridge_r'], '.2f')} | "
+            f"{_num(r['interaction_share'], '.3f')} | {r['diverged_cells']} of {r['cells']} |"
+        )
+    for pair, g in grids.items():
+        lines += [
+            "",
+            f"## {PAIRS[pair]}: best val loss (rows: strength, columns: lr; - = diverged)",
+            "",
+            "| strength | " + " | ".join(f"lr {lr:g}" for lr in g.lrs) + " |",
+            "|---:|" + "---:|" * len(g.lrs),
+        ]
+        for s, row in zip(g.strengths, g.values, strict=True):
+            lines.append(f"| {s:g} | " + " | ".join(_num(v, ".4f") for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def draw(grids: dict[str, Grid], path: Path) -> None:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(10, 8.4))
+    axes = fig.subplots(2, 2)
+    for ax, pair in zip(axes.flat, PAIRS, strict=True):
+        if pair not in grids:
+            ax.set_visible(False)
+            continue
+        g = grids[pair]
+        image = ax.imshow(g.values, origin="lower", cmap="viridis_r", aspect="auto")
+        fig.colorbar(image, ax=ax, label="best val loss")
+        for i, row in enumerate(g.values):
+            for j, v in enumerate(row):
+                ax.text(j, i, _num(v, ".3f"), ha="center", va="center", fontsize=7, color="w")
+        points = ridge(g)
+        lx = [math.log10(lr) for lr in g.lrs]
+        sx = [math.log10(s) for s in g.strengths]
+        # the ridge in cell coordinates (both axes are evenly spaced in log10)
+        ax.plot(
+            [(x - lx[0]) / (lx[1] - lx[0]) for x, _ in points],
+            [(y - sx[0]) / (sx[1] - sx[0]) for _, y in points],
+            "r.-",
+            label="best strength per lr",
+        )
+        ax.set_xticks(range(len(g.lrs)), [f"{lr:g}" for lr in g.lrs])
+        decoupled = pair.endswith("w")
+        labels = [
+            f"{s:g}" + (f"\n({s * math.sqrt(g.steps):.2g})" if decoupled else "")
+            for s in g.strengths
+        ]
+        ax.set_yticks(range(len(g.strengths)), labels, fontsize=8)
+        ax.set_xlabel("learning rate")
+        ax.set_ylabel("decay per step d (normalised)" if decoupled else "L2 weight")
+        ax.set_title(PAIRS[pair])
+        ax.legend(fontsize=7, loc="upper right")
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.07, top=0.95, hspace=0.3, wspace=0.3)
+    fig.savefig(path, dpi=100)
+
+
+def _runs(sweep_dir: Path) -> list[Path]:
+    if (sweep_dir / "summary.json").is_file() or any(sweep_dir.glob("*/summary.json")):
+        return find_runs(sweep_dir)
+    return [
+        run
+        for sub in sorted(p for p in sweep_dir.iterdir() if p.is_dir())
+        for run in find_runs(sub)
+    ]
+
+
+def report(sweep_dir: Path) -> Path:
+    jobs = [job for run in _runs(sweep_dir) if (job := read_job(run)) is not None]
+    if not any(job.loss for job in jobs):
+        raise SystemExit(f"no completed jobs under {sweep_dir}")
+    by_pair = {p: [j for j in jobs if j.pair == p] for p in PAIRS}
+    by_pair = {p: js for p, js in by_pair.items() if any(j.loss for j in js)}
+    first = next(iter(by_pair.values()))
+    seeds = max(sum(1 for j in first if (j.lr, j.strength) == (k.lr, k.strength)) for k in first)
+    rows = [summarise(p, m, grid(js, m)) for p, js in by_pair.items() for m in METRICS]
+    best_grids = {p: grid(js, "best") for p, js in by_pair.items()}
+    write_text_atomic(sweep_dir / MD_NAME, markdown(rows, best_grids, seeds))
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_text_atomic(sweep_dir / CSV_NAME, buffer.getvalue())
+    draw(best_grids, sweep_dir / PNG_NAME)
+    return sweep_dir / MD_NAME
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("sweep_dir", type=Path)
+    path = report(parser.parse_args(argv).sweep_dir)
+    print(path.read_text())
+
+
+if __name__ == "__main__":
+    main()
