@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import math
+import re
 
 import pytest
 import torch
@@ -14,7 +15,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
-from conftest import CONF, compose_config, run_cli
+from conftest import CONF, ROOT, compose_config, run_cli
 from regopt.analysis.decoupling import PAIRS, report
 from regopt.config.resolvers import register_resolvers
 from regopt.config.validate import validate_config
@@ -113,6 +114,9 @@ def test_report_finds_the_ridge_and_the_separability_of_known_landscapes(tmp_pat
     assert float(sgd_l2["ridge_slope"]) == pytest.approx(-1)
     assert float(sgd_l2["ridge_r"]) == pytest.approx(-1)
     assert float(sgd_l2["interaction_share"]) > 0.5
+    # every lr reaches the valley's floor: all are good, and their ridge is the same line
+    assert sgd_l2["good_lrs"] == "3" and float(sgd_l2["good_ridge_slope"]) == pytest.approx(-1)
+    assert sgdw["good_lrs"] == "1" and sgdw["good_ridge_slope"] == "nan"  # lr 1e-2 alone
     assert sgd_l2["diverged_cells"] == "1" and sgd_l2["strength_norm_at_min"] == ""
     assert "| SGD + L2 | best val loss |" in text and "| 0.1 | " in text
     assert (tmp_path / "decoupling.png").stat().st_size > 10_000
@@ -146,3 +150,53 @@ def test_a_tiny_real_sweep_stacks_and_reports(tmp_path) -> None:
     with open(sweep / "decoupling.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert [(r["pair"], r["cells"]) for r in rows] == [("sgdw", "4"), ("sgdw", "4")]
+
+
+RESULTS = ROOT / "docs" / "results" / "adamw_decoupling"
+SECTION = "## L2 with Adam is not weight decay"
+NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
+
+
+def _summary_rows(md: str) -> list[str]:
+    """The rows of decoupling.md's first table (one per pair and metric)."""
+    table = md.split("\n\n")[2]
+    return [line for line in table.splitlines()[2:] if line.startswith("| ")]
+
+
+def test_the_committed_table_is_its_csv_as_rounded() -> None:
+    with open(RESULTS / "decoupling.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    lines = _summary_rows((RESULTS / "decoupling.md").read_text())
+    assert len(lines) == len(rows) == 2 * len(PAIRS)
+    keys = ["min_loss", "lr_at_min", "strength_at_min", "strength_norm_at_min", "ridge_slope"]
+    keys += ["ridge_r", "good_lrs", "good_ridge_slope", "interaction_share"]
+    for line, row in zip(lines, rows, strict=True):
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        assert cells[0] == PAIRS[row["pair"]], line
+        for cell, key in zip(cells[2:11], keys, strict=True):
+            if key == "good_lrs":
+                cell = cell.split(" of ")[0]
+            if cell == "-":
+                assert row[key] in ("", "nan"), (line, key)
+                continue
+            decimals = len(cell.partition(".")[2]) if "e" not in cell else None
+            expected = float(row[key]) if decimals is None else round(float(row[key]), decimals)
+            assert float(cell) == pytest.approx(expected, rel=5e-3 if "." not in cell else 0), key
+        assert cells[11] == f"{row['diverged_cells']} of {row['cells']}", line
+
+
+def test_the_docs_section_quotes_the_committed_table() -> None:
+    """docs/concepts.md's section shows every row of the table, and every decimal number in its
+    sentences is one of the table's cells."""
+    text = (ROOT / "docs" / "concepts.md").read_text()
+    assert SECTION in text
+    body = text.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    rows = _summary_rows((RESULTS / "decoupling.md").read_text())
+    assert all(row in body for row in rows)
+    cells = {c.strip() for row in rows for c in row.strip("|").split("|")}
+    prose = [line for line in body.splitlines() if not line.startswith(("| ", "    ", "```"))]
+    quoted = NUMBER.findall("\n".join(prose))
+    assert quoted, "the section quotes no number"
+    for number in quoted:
+        assert number in cells, number
+    assert "![" in body and "results/adamw_decoupling/decoupling.png" in body

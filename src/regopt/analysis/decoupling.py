@@ -11,8 +11,9 @@ decoupled decay (the paper's lambda, which it normalises as lambda_norm = d * sq
 Coupling, per pair and metric: the best strength of each lr (the grid's argmin, refined by a
 parabola of log loss in log10 strength), then the least-squares slope of log10 best strength on
 log10 lr (0: axis-aligned, -1: the diagonal of a knob whose effect scales with lr x strength) and
-its correlation; and the interaction share, the part of the variance of log loss over the grid
-that an additive model (a term per lr plus a term per strength) leaves unexplained.
+its correlation, over all lrs and over those with a cell in the good region alone; and the
+interaction share, the part of the variance of log loss over the grid that an additive model (a
+term per lr plus a term per strength) leaves unexplained.
 """
 
 from __future__ import annotations
@@ -45,8 +46,11 @@ COLUMNS = (
     "strength_norm_at_min",
     "ridge_slope",
     "ridge_r",
+    "good_lrs",
+    "good_ridge_slope",
     "interaction_share",
 )
+GOOD = 0.10  # the good region: cells within 10% of the grid's lowest loss
 
 
 @dataclass
@@ -163,7 +167,16 @@ def summarise(pair: str, metric: str, g: Grid) -> dict[str, object]:
     ]
     finite = [c for c in cells if not math.isnan(c[0])]
     loss, strength, lr = min(finite)
-    slope, r = slope_and_r(ridge(g))
+    points = ridge(g)
+    slope, r = slope_and_r(points)
+    # the ridge where it matters: the lrs with a cell in the good region (an lr too small to
+    # train at all prefers no decay, whatever the form)
+    good = [
+        math.log10(lr)
+        for col, lr in enumerate(g.lrs)
+        if any(row[col] <= (1 + GOOD) * loss for row in g.values)
+    ]
+    good_slope, _ = slope_and_r([p for p in points if p[0] in good])
     return {
         "pair": pair,
         "metric": metric,
@@ -175,6 +188,8 @@ def summarise(pair: str, metric: str, g: Grid) -> dict[str, object]:
         "strength_norm_at_min": strength * math.sqrt(g.steps) if pair.endswith("w") else "",
         "ridge_slope": slope,
         "ridge_r": r,
+        "good_lrs": len(good),
+        "good_ridge_slope": good_slope,
         "interaction_share": interaction_share(g),
     }
 
@@ -193,12 +208,13 @@ def markdown(rows: list[dict[str, object]], grids: dict[str, Grid], seeds: int) 
         f"Validation loss, mean over {seeds} seed(s) a cell, {steps} steps a job. Strength: the L2 "
         "weight (+ L2), or the shrink per step d = lr x weight_decay (SGDW, AdamW), normalised "
         f"as d x sqrt({steps}). Ridge: the best strength of each lr; slope 0 = axis-aligned, "
-        "-1 = a diagonal. Interaction share: the variance of log loss an additive fit (lr + "
-        "strength) leaves.",
+        "-1 = a diagonal. Good lrs: those with a cell within "
+        f"{GOOD:.0%} of the lowest loss, and the ridge's slope over them alone. Interaction "
+        "share: the variance of log loss an additive fit (lr + strength) leaves.",
         "",
         "| pair | metric | min loss | at lr | at strength | normalised | ridge slope | ridge r "
-        "| interaction share | diverged cells |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| good lrs | their ridge slope | interaction share | diverged cells |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         lines.append(
@@ -206,6 +222,8 @@ def markdown(rows: list[dict[str, object]], grids: dict[str, Grid], seeds: int) 
             f"{_num(r['min_loss'], '.4f')} | {_num(r['lr_at_min'], 'g')} | "
             f"{_num(r['strength_at_min'], 'g')} | {_num(r['strength_norm_at_min'], '.3g')} | "
             f"{_num(r['ridge_slope'], '.2f')} | {_num(r['ridge_r'], '.2f')} | "
+            f"{r['good_lrs']} of {len(grids[str(r['pair'])].lrs)} | "
+            f"{_num(r['good_ridge_slope'], '.2f')} | "
             f"{_num(r['interaction_share'], '.3f')} | {r['diverged_cells']} of {r['cells']} |"
         )
     for pair, g in grids.items():
@@ -218,6 +236,8 @@ def markdown(rows: list[dict[str, object]], grids: dict[str, Grid], seeds: int) 
         ]
         for s, row in zip(g.strengths, g.values, strict=True):
             lines.append(f"| {s:g} | " + " | ".join(_num(v, ".4f") for v in row) + " |")
+        ridge_text = ", ".join(f"{10**x:g}: {10**y:.2g}" for x, y in ridge(g))
+        lines += ["", f"Best strength per lr (the ridge, lr: strength): {ridge_text}."]
     return "\n".join(lines) + "\n"
 
 
