@@ -20,7 +20,7 @@ from regopt.analysis.decoupling import PAIRS, report
 from regopt.config.resolvers import register_resolvers
 from regopt.config.validate import validate_config
 
-DECAYS = [1e-6, 1e-5, 1e-4, 1e-3, 1e-2]
+DECAYS = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1]
 
 
 def pair_jobs(pair: str) -> list[list[str]]:
@@ -52,7 +52,7 @@ def test_a_pair_is_five_lrs_by_five_strengths_by_two_seeds(pair, tmp_path) -> No
         assert cfg.optimizer.lr * cfg.optimizer.weight_decay == pytest.approx(DECAYS[-1])
     else:
         assert cfg.optimizer.momentum == 0.9 and cfg.optimizer.weight_decay == 0
-        assert cfg.regularizer.l2.weight == 1
+        assert cfg.regularizer.l2.weight == 0.1 and cfg.optimizer.lr == 0.3
 
 
 @pytest.mark.parametrize("lr", [1e-4, 3e-2])

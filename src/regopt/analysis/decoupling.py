@@ -242,20 +242,29 @@ def markdown(rows: list[dict[str, object]], grids: dict[str, Grid], seeds: int) 
 
 
 def draw(grids: dict[str, Grid], path: Path) -> None:
+    from matplotlib.colors import LogNorm
     from matplotlib.figure import Figure
+    from matplotlib.patches import Rectangle
 
-    fig = Figure(figsize=(10, 8.4))
+    fig = Figure(figsize=(11, 8.6))
     axes = fig.subplots(2, 2)
     for ax, pair in zip(axes.flat, PAIRS, strict=True):
         if pair not in grids:
             ax.set_visible(False)
             continue
         g = grids[pair]
-        image = ax.imshow(g.values, origin="lower", cmap="viridis_r", aspect="auto")
+        finite = [v for row in g.values for v in row if not math.isnan(v)]
+        norm = LogNorm(min(finite), max(finite))  # log: the good region is not one colour
+        image = ax.imshow(g.values, origin="lower", cmap="viridis_r", norm=norm, aspect="auto")
         fig.colorbar(image, ax=ax, label="best val loss")
         for i, row in enumerate(g.values):
             for j, v in enumerate(row):
-                ax.text(j, i, _num(v, ".3f"), ha="center", va="center", fontsize=7, color="w")
+                dark = not math.isnan(v) and norm(v) > 0.5
+                colour = "w" if dark else "k"
+                ax.text(j, i, _num(v, ".3f"), ha="center", va="center", fontsize=7, color=colour)
+                if v <= (1 + GOOD) * min(finite):  # the good region, outlined
+                    box = Rectangle((j - 0.5, i - 0.5), 1, 1, fill=False, ec="k", lw=1.5)
+                    ax.add_patch(box)
         points = ridge(g)
         lx = [math.log10(lr) for lr in g.lrs]
         sx = [math.log10(s) for s in g.strengths]
@@ -264,7 +273,7 @@ def draw(grids: dict[str, Grid], path: Path) -> None:
             [(x - lx[0]) / (lx[1] - lx[0]) for x, _ in points],
             [(y - sx[0]) / (sx[1] - sx[0]) for _, y in points],
             "r.-",
-            label="best strength per lr",
+            label=f"best strength per lr; boxed: within {GOOD:.0%} of the best",
         )
         ax.set_xticks(range(len(g.lrs)), [f"{lr:g}" for lr in g.lrs])
         decoupled = pair.endswith("w")
@@ -277,7 +286,7 @@ def draw(grids: dict[str, Grid], path: Path) -> None:
         ax.set_ylabel("decay per step d (normalised)" if decoupled else "L2 weight")
         ax.set_title(PAIRS[pair])
         ax.legend(fontsize=7, loc="upper right")
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.07, top=0.95, hspace=0.3, wspace=0.3)
+    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.07, top=0.95, hspace=0.3, wspace=0.5)
     fig.savefig(path, dpi=100)
 
 
