@@ -140,6 +140,8 @@ def test_a_tiny_real_sweep_stacks_and_reports(tmp_path) -> None:
     result = run_cli(args, tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "train as one stack of 4" in result.stderr + result.stdout
+    # the sweep's progress reads the interpolated override as typed, not resolved
+    assert f"sweep: 4 jobs in {sweep / 'sgdw'}" in result.stderr
     cells = set()
     for job in range(4):
         opt = json.loads((sweep / "sgdw" / str(job) / "summary.json").read_text())["optimizer"]

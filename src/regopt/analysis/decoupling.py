@@ -286,7 +286,7 @@ def draw(grids: dict[str, Grid], path: Path) -> None:
         ax.set_ylabel("decay per step d (normalised)" if decoupled else "L2 weight")
         ax.set_title(PAIRS[pair])
         ax.legend(fontsize=7, loc="upper right")
-    fig.subplots_adjust(left=0.1, right=0.97, bottom=0.07, top=0.95, hspace=0.3, wspace=0.5)
+    fig.subplots_adjust(left=0.1, right=0.93, bottom=0.07, top=0.95, hspace=0.3, wspace=0.5)
     fig.savefig(path, dpi=100)
 
 
