@@ -68,6 +68,17 @@ def test_per_lr_decay_shrinks_by_d_a_step_whatever_the_lr(lr) -> None:
     assert weight.detach().tolist() == pytest.approx([1 - 1e-3, -2 * (1 - 1e-3)], rel=1e-12)
 
 
+def test_per_lr_outside_an_optimiser_node_is_left_for_the_job() -> None:
+    """Hydra's sweeper reads its params (no lr beside them) before any job: the value must reach
+    each job as typed, to be resolved against that job's lr."""
+    register_resolvers()
+    params = OmegaConf.create({"params": {"optimizer.weight_decay": "${regopt.per_lr:1e-3}"}})
+    passed_on = params.params["optimizer.weight_decay"]
+    assert passed_on.startswith("${regopt.per_lr:")
+    job = OmegaConf.create({"optimizer": {"lr": 0.02, "weight_decay": passed_on}})
+    assert job.optimizer.weight_decay == pytest.approx(1e-3 / 0.02, rel=1e-15)
+
+
 def write_job(run_dir, pair: str, lr: float, strength: float, loss: float | None) -> None:
     """A finished job's record as a run writes it: summary, resolved config, metrics."""
     run_dir.mkdir(parents=True)
