@@ -8,12 +8,12 @@ decoupling.md, .csv and .png into the dir: `python -m regopt.analysis.decoupling
 
 The strength is the L2 weight for a penalty and the shrink per step d = lr * weight_decay for
 decoupled decay (the paper's lambda, which it normalises as lambda_norm = d * sqrt(steps)).
-Coupling, per pair and metric: the best strength of each lr (the grid's argmin, refined by a
-parabola of log loss in log10 strength), then the least-squares slope of log10 best strength on
-log10 lr (0: axis-aligned, -1: the diagonal of a knob whose effect scales with lr x strength) and
-its correlation, over all lrs and over those with a cell in the good region alone; and the
-interaction share, the part of the variance of log loss over the grid that an additive model (a
-term per lr plus a term per strength) leaves unexplained.
+Coupling, per pair and metric (regopt.analysis.landscape): the best strength of each lr (the
+grid's argmin, refined by a parabola of log loss in log10 strength), then the least-squares slope
+of log10 best strength on log10 lr (0: axis-aligned, -1: the diagonal of a knob whose effect
+scales with lr x strength) and its correlation, over all lrs and over those with a cell in the
+good region alone; and the interaction share, the part of the variance of log loss over the grid
+that an additive model (a term per lr plus a term per strength) leaves unexplained.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from regopt.analysis.compare import find_runs
+from regopt.analysis.landscape import GOOD, Grid, ridge, summarise
 from regopt.record.atomic import write_text_atomic
 
 MD_NAME, CSV_NAME, PNG_NAME = "decoupling.md", "decoupling.csv", "decoupling.png"
@@ -50,7 +51,6 @@ COLUMNS = (
     "good_ridge_slope",
     "interaction_share",
 )
-GOOD = 0.10  # the good region: cells within 10% of the grid's lowest loss
 
 
 @dataclass
@@ -87,16 +87,6 @@ def read_job(run_dir: Path) -> Job | None:
     return Job(pair, _round(opt.lr), _round(strength), steps, loss)
 
 
-@dataclass
-class Grid:
-    """One pair's mean loss per (strength, lr) cell; nan where a seed diverged."""
-
-    lrs: list[float]
-    strengths: list[float]
-    values: list[list[float]]  # [strength index][lr index]
-    steps: int
-
-
 def grid(jobs: list[Job], metric: str) -> Grid:
     lrs = sorted({j.lr for j in jobs})
     strengths = sorted({j.strength for j in jobs})
@@ -111,87 +101,6 @@ def grid(jobs: list[Job], metric: str) -> Grid:
                 row.append(statistics.fmean(loss[metric] for loss in cell))  # type: ignore[index]
         values.append(row)
     return Grid(lrs, strengths, values, jobs[0].steps)
-
-
-def ridge(g: Grid) -> list[tuple[float, float]]:
-    """(log10 lr, log10 best strength) per lr: the column's argmin, moved to the vertex of the
-    parabola in log loss through it and its two neighbours (kept between them)."""
-    points = []
-    xs = [math.log10(s) for s in g.strengths]
-    for col, lr in enumerate(g.lrs):
-        ys = [math.log(row[col]) for row in g.values]  # nan stays nan
-        finite = [i for i, y in enumerate(ys) if not math.isnan(y)]
-        if not finite:
-            continue
-        i = min(finite, key=lambda k: ys[k])
-        best = xs[i]
-        if 0 < i < len(xs) - 1 and not (math.isnan(ys[i - 1]) or math.isnan(ys[i + 1])):
-            (x0, x1, x2), (y0, y1, y2) = xs[i - 1 : i + 2], ys[i - 1 : i + 2]
-            den = (x0 - x1) * (x0 - x2) * (x1 - x2)
-            a = (x2 * (y1 - y0) + x1 * (y0 - y2) + x0 * (y2 - y1)) / den
-            b = (x2**2 * (y0 - y1) + x1**2 * (y2 - y0) + x0**2 * (y1 - y2)) / den
-            if a > 0:
-                best = min(max(-b / (2 * a), x0), x2)
-        points.append((math.log10(lr), best))
-    return points
-
-
-def slope_and_r(points: list[tuple[float, float]]) -> tuple[float, float]:
-    xs, ys = [p[0] for p in points], [p[1] for p in points]
-    if len(points) < 2:
-        return math.nan, math.nan
-    slope = statistics.linear_regression(xs, ys).slope
-    r = statistics.correlation(xs, ys) if len(set(ys)) > 1 else math.nan
-    return slope, r
-
-
-def interaction_share(g: Grid) -> float:
-    """Residual variance of an additive fit to log loss; a diverged cell counts as the worst."""
-    worst = max(v for row in g.values for v in row if not math.isnan(v))
-    y = [[math.log(worst if math.isnan(v) else v) for v in row] for row in g.values]
-    grand = statistics.fmean(v for row in y for v in row)
-    rows = [statistics.fmean(row) for row in y]
-    cols = [statistics.fmean(col) for col in zip(*y, strict=True)]
-    total = sum((v - grand) ** 2 for row in y for v in row)
-    resid = sum(
-        (v - rows[i] - cols[j] + grand) ** 2 for i, row in enumerate(y) for j, v in enumerate(row)
-    )
-    return resid / total if total > 0 else 0.0
-
-
-def summarise(pair: str, metric: str, g: Grid) -> dict[str, object]:
-    cells = [
-        (v, s, lr)
-        for row, s in zip(g.values, g.strengths, strict=True)
-        for v, lr in zip(row, g.lrs, strict=True)
-    ]
-    finite = [c for c in cells if not math.isnan(c[0])]
-    loss, strength, lr = min(finite)
-    points = ridge(g)
-    slope, r = slope_and_r(points)
-    # the ridge where it matters: the lrs with a cell in the good region (an lr too small to
-    # train at all prefers no decay, whatever the form)
-    good = [
-        math.log10(lr)
-        for col, lr in enumerate(g.lrs)
-        if any(row[col] <= (1 + GOOD) * loss for row in g.values)
-    ]
-    good_slope, _ = slope_and_r([p for p in points if p[0] in good])
-    return {
-        "pair": pair,
-        "metric": metric,
-        "cells": len(cells),
-        "diverged_cells": len(cells) - len(finite),
-        "min_loss": loss,
-        "lr_at_min": lr,
-        "strength_at_min": strength,
-        "strength_norm_at_min": strength * math.sqrt(g.steps) if pair.endswith("w") else "",
-        "ridge_slope": slope,
-        "ridge_r": r,
-        "good_lrs": len(good),
-        "good_ridge_slope": good_slope,
-        "interaction_share": interaction_share(g),
-    }
 
 
 def _num(value: object, digits: str) -> str:
@@ -308,7 +217,11 @@ def report(sweep_dir: Path) -> Path:
     by_pair = {p: js for p, js in by_pair.items() if any(j.loss for j in js)}
     first = next(iter(by_pair.values()))
     seeds = max(sum(1 for j in first if (j.lr, j.strength) == (k.lr, k.strength)) for k in first)
-    rows = [summarise(p, m, grid(js, m)) for p, js in by_pair.items() for m in METRICS]
+    rows = [
+        {"pair": p, "metric": m, **summarise(grid(js, m), per_step=p.endswith("w"))}
+        for p, js in by_pair.items()
+        for m in METRICS
+    ]
     best_grids = {p: grid(js, "best") for p, js in by_pair.items()}
     write_text_atomic(sweep_dir / MD_NAME, markdown(rows, best_grids, seeds))
     buffer = io.StringIO()
