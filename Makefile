@@ -9,7 +9,7 @@ STAMP := $(VENV)/.regopt-installed
 TORCH_CPU ?= torch==2.13.0
 ARGS ?=
 
-.PHONY: install train dashboard study sweep calibrate sequential double-descent implicit memorization test test-slow bench bench-sweep lint format clean
+.PHONY: install train dashboard study sweep calibrate sequential double-descent implicit memorization adamw-decoupling test test-slow bench bench-sweep lint format clean
 
 install: $(STAMP)
 
@@ -63,6 +63,19 @@ memorization: install
 	$(VENV)/bin/regopt-train -m experiment=memorization logger=none hydra/launcher=stacked hydra.sweep.dir="$(MEM_DIR)" $(ARGS)
 	$(PY) -m regopt.analysis.memorization "$(MEM_DIR)"
 	mkdir -p $(MEM_DOCS) && cp "$(MEM_DIR)"/memorization.md "$(MEM_DIR)"/memorization.csv "$(MEM_DIR)"/memorization.png $(MEM_DOCS)/
+# experiment=adamw_decoupling (Loshchilov and Hutter 2019, Fig. 2): one sweep a pair (SGD + L2, SGDW,
+# Adam + L2, AdamW; 5 lrs x 5 strengths x 2 seeds, 50 jobs in two stacks; about 20 minutes on 2 busy
+# cores), its report (decoupling.md, .csv, .png) into the dir, copied to
+# docs/results/adamw_decoupling/ for docs/concepts.md.
+DEC_DIR ?= logs/multiruns/adamw_decoupling_$(shell date +%Y-%m-%d_%H-%M-%S)
+DEC_DOCS ?= docs/results/adamw_decoupling
+DEC_PAIRS ?= adam_l2 adamw sgd_l2 sgdw
+adamw-decoupling: install
+	for pair in $(DEC_PAIRS); do \
+	  $(VENV)/bin/regopt-train -m experiment=adamw_decoupling experiment/adamw_decoupling/pair=$$pair logger=none hydra.sweep.dir="$(DEC_DIR)/$$pair" $(ARGS) || exit $$?; \
+	done
+	$(PY) -m regopt.analysis.decoupling "$(DEC_DIR)"
+	mkdir -p $(DEC_DOCS) && cp "$(DEC_DIR)"/decoupling.md "$(DEC_DIR)"/decoupling.csv "$(DEC_DIR)"/decoupling.png $(DEC_DOCS)/
 
 # regopt's W&B workspace: `make dashboard ARGS="--entity my-team --group <sweep group>"`, or
 # ARGS=--dry-run to write its spec (regopt_workspace.json) with no network.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -25,8 +26,20 @@ def sweep_group(name: str) -> str:
     return f"{name}/{Path(hydra_cfg.sweep.dir).name}"
 
 
+def per_lr(rate: str, *, _parent_: Any) -> float | str:
+    """`${regopt.per_lr:d}` = d / the lr beside it. Decoupled decay shrinks w by lr * weight_decay
+    a step, so `optimizer.weight_decay=${regopt.per_lr:1e-4}` shrinks it by 1e-4 a step (times
+    the schedule's factor) whatever the lr: the decay of Loshchilov and Hutter's SGDW and AdamW,
+    independent of the learning rate (experiment=adamw_decoupling)."""
+    if "lr" not in _parent_:  # Hydra's sweeper reading its params: each job resolves it
+        return f"${{regopt.per_lr:{rate}}}"
+    return float(rate) / float(_parent_.lr)
+
+
 def register_resolvers() -> None:
     if not OmegaConf.has_resolver("regopt.uid"):
         OmegaConf.register_new_resolver("regopt.uid", lambda: _PROCESS_UID)
     if not OmegaConf.has_resolver("regopt.sweep_group"):
         OmegaConf.register_new_resolver("regopt.sweep_group", sweep_group)
+    if not OmegaConf.has_resolver("regopt.per_lr"):
+        OmegaConf.register_new_resolver("regopt.per_lr", per_lr)

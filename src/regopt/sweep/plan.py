@@ -27,7 +27,9 @@ def planned_jobs(hydra_cfg: DictConfig) -> list[list[str]] | None:
         return None
     try:
         params = [f"{key}={value}" for key, value in (sweeper.get("params") or {}).items()]
-        task = [str(item) for item in hydra_cfg.overrides.task]
+        # as typed: a value may be an interpolation that only a job resolves (regopt.per_lr)
+        typed = OmegaConf.to_container(hydra_cfg.overrides.task)
+        task = [str(item) for item in typed]  # type: ignore[union-attr]
         overrides = OverridesParser.create().parse_overrides([*params, *task])
         (jobs,) = BasicSweeper.split_arguments(overrides, None)
     except Exception:  # noqa: BLE001 - a plan is a convenience: the sweep decides, not this

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from regopt.interrupt import STOP_SIGNALS, SweepStop, resume_command
 from regopt.record.run_dir import status_of
@@ -172,7 +172,10 @@ class SweepProgress(Callback):
         global _WATCH
         hydra_cfg = config.hydra
         sweep_dir = Path(hydra_cfg.sweep.dir)
-        overrides = [*hydra_cfg.overrides.hydra, *hydra_cfg.overrides.task]
+        # as typed: an override's value may be an interpolation (regopt.per_lr) that only a job
+        # resolves
+        overrides = OmegaConf.to_container(hydra_cfg.overrides, resolve=False)
+        overrides = [*overrides["hydra"], *overrides["task"]]  # type: ignore[index]
         command = resume_command(
             [str(o) for o in overrides], "hydra.sweep.dir", str(sweep_dir), multirun=True
         )
