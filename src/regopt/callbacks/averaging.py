@@ -1,4 +1,4 @@
-"""Weight averaging (Lightning's WeightAveraging, EMAWeightAveraging) in regopt's record.
+"""Weight averaging (Lightning's WeightAveraging: EMAWeightAveraging, regopt's SWA) in the record.
 
 Lightning swaps the averaged weights in when a validation epoch starts and back when it ends. The
 diagnostics measure the training subset in the same `on_validation_epoch_end` hook, so the
@@ -15,6 +15,10 @@ from typing import Any
 from pytorch_lightning.callbacks import WeightAveraging
 
 from regopt.config.cli_errors import ConfigError
+
+# what an average updated from the first step (EMA) is measured on; a callback that validates
+# the trained weights for a while (SWA, regopt.callbacks.swa) says so in `validated_on`
+VALIDATED_ON = "averaged weights (val/*, train_eval/*, gap/*, checkpoint monitors)"
 
 
 def averaging_last(
@@ -47,10 +51,11 @@ def describe_averaging(
             f"{', '.join(found)}: two weight averages would swap each other's weights; allowed: one"
         )
     settings = {k: v for k, v in specs.get(found[0], {}).items() if not k.startswith("_")}
+    callback = dict(configured)[found[0]]
     return {
         "callback": found[0],
-        "type": type(dict(configured)[found[0]]).__name__,
+        "type": type(callback).__name__,
         **settings,
-        "validated_on": "averaged weights (val/*, train_eval/*, gap/*, checkpoint monitors)",
-        "final_weights": "averaged",
+        "validated_on": getattr(callback, "validated_on", VALIDATED_ON),
+        "final_weights": getattr(callback, "final_weights", "averaged"),
     }
