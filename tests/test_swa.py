@@ -109,3 +109,20 @@ def test_swa_resumes_exactly(stop: int, straight, tmp_path) -> None:
         assert ends[0][key].keys() == ends[1][key].keys()
         for name, value in ends[0][key].items():
             assert torch.equal(value, ends[1][key][name]), (key, name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("check", ["step", "deferred"])
+def test_a_diverged_run_keeps_the_last_finite_average(check: str, tmp_path) -> None:
+    """Averaged from the first epoch, diverging in the second (lr x 1e9): the run is recorded as
+    diverged and its last checkpoint is the first epoch's end, average and trained weights
+    finite (the deferred check finds the bad loss after the update that may have taken the bad
+    weights in, but before any checkpoint)."""
+    job = [*JOB, "callbacks.swa.swa_epoch_start=1", "trainer.max_epochs=4"]
+    job += ["scheduler=step", "scheduler.step_size=1", "scheduler.gamma=1e9"]
+    summary = run_job([*job, f"divergence_check={check}"], tmp_path)
+    assert summary["status"] == "diverged" and summary["diverged_at"]["epoch"] == 1
+    checkpoint = last_checkpoint(tmp_path)
+    assert checkpoint["epoch"] == 0
+    for key in ("state_dict", "current_model_state"):
+        assert all(torch.isfinite(t).all() for t in checkpoint[key].values())
