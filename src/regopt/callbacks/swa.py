@@ -5,8 +5,10 @@ Why not Lightning's `StochasticWeightAveraging`: it validates the trained weight
 reaches the model only when training ends, so no validated number, best checkpoint or verdict
 describes it); it averages the weights at the start of each epoch, so the last epoch's are never
 in the average; it replaces the configured scheduler with SWALR from its start epoch; and with
-batch norm it adds an epoch of its own to the run. Its checkpointed state resumes, but only
-through a scheduler swap that relies on the order Lightning restores states in.
+batch norm it adds an epoch of its own to the run. (Its state does resume: a run of it stopped
+after 3 of 5 epochs and resumed logged the uninterrupted run's metrics, with no scheduler and with
+a StepLR it swapped out; Lightning's own comment says that restoring the swapped scheduler relies
+on the order in which it restores states.)
 
 Here the average is updated after the last optimiser step of each epoch from the start epoch on
 (`torch.optim.swa_utils.AveragedModel`'s equal average, buffers included), before that epoch is
