@@ -5,7 +5,8 @@ diagnostics measure the training subset in the same `on_validation_epoch_end` ho
 averaging callbacks go after them (`averaging_last`): `val/*`, `train_eval/*` and `gap/*` then all
 describe the averaged weights. The weight, gradient, sharpness and spectral diagnostics run at the
 end of the training epoch, on the weights the optimiser trains. summary.json names the averaging
-(`describe_averaging`), since every validated number is of the average, not the trained weights.
+(`describe_averaging`), since the validated numbers are of the average, not the trained weights
+(SWA's from its start epoch: its class says so in `validated_on`).
 """
 
 from __future__ import annotations
