@@ -37,7 +37,11 @@ NOT_IN_THE_GROUP: dict[str, list[str]] = {
     "swa": ["regularizer=none", "callbacks=swa", "callbacks.swa.swa_epoch_start=2"],
     "kl_vae": ["model=vae", "regularizer=kl"],
 }
-CASES = [*regularizers(), *NOT_IN_THE_GROUP]
+SLOW_CASES = ("swa",)  # its own tests (tests/test_swa.py) run in `make test`; the grid in test-slow
+CASES = [
+    pytest.param(case, marks=pytest.mark.slow) if case in SLOW_CASES else case
+    for case in [*regularizers(), *NOT_IN_THE_GROUP]
+]
 
 
 def case_overrides(case: str) -> list[str]:
