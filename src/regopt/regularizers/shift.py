@@ -45,6 +45,7 @@ class RandomShift(Regularizer):
     """
 
     strength_attr = "max_shift"
+    needs = ("data=digits",)  # data with a spatial shape (digits ship with scikit-learn)
     effect = Effect("train_confidence", "lower", settings={"max_shift": 1})
 
     def __init__(self, max_shift: NonNegativeInt = 1, padding: Padding = "auto") -> None:
