@@ -11,6 +11,7 @@ from torch import nn
 from torch.optim.swa_utils import AveragedModel
 
 from conftest import read_metrics, read_summary, run_job
+from regopt.callbacks.swa import SWAWeightAveraging
 from regopt.data.gaussian import gaussian_classes
 from regopt.models.mlp import MLP
 
@@ -126,3 +127,14 @@ def test_a_diverged_run_keeps_the_last_finite_average(check: str, tmp_path) -> N
     assert checkpoint["epoch"] == 0
     for key in ("state_dict", "current_model_state"):
         assert all(torch.isfinite(t).all() for t in checkpoint[key].values())
+
+
+def test_the_start_epoch_is_an_epoch_number_or_a_fraction_of_max_epochs() -> None:
+    assert SWAWeightAveraging(3).first_epoch == 2  # the third epoch, 0-based: 2
+    assert SWAWeightAveraging(0.8, max_epochs=200).first_epoch == 159  # epoch 160 of 200
+    assert SWAWeightAveraging(0.01, max_epochs=10).first_epoch == 0  # at least the first
+    with pytest.raises(ValueError, match=r"swa_epoch_start=0.8 is a fraction of .* which is -1"):
+        SWAWeightAveraging(0.8, max_epochs=-1)  # trainer.max_steps ends such a run
+    assert SWAWeightAveraging(0).first_epoch == 0  # 0 (a fraction too): from the first epoch
+    with pytest.raises(ValueError, match="swa_epoch_start=-1 is not allowed"):
+        SWAWeightAveraging(-1)

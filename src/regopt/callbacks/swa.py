@@ -29,11 +29,24 @@ from regopt.config.signature import checked
 from regopt.ranges import Fraction, PositiveInt
 
 
+def first_averaged_epoch(start: int | float, max_epochs: int | None) -> int:
+    """The first averaged epoch, counted from 1: `start` itself, or its fraction of max_epochs."""
+    if isinstance(start, int) and not isinstance(start, bool):
+        return max(start, 1)  # 0 is also the fraction 0: the first epoch
+    if max_epochs is None or max_epochs < 1:
+        raise ValueError(
+            f"swa_epoch_start={start} is a fraction of trainer.max_epochs, which is {max_epochs}; "
+            "allowed: a whole epoch number (1, 2, ...), or max_epochs >= 1"
+        )
+    return max(int(start * max_epochs), 1)
+
+
 @checked
 class SWAWeightAveraging(WeightAveraging):
     """The equal average of the weights at the end of each epoch from `swa_epoch_start`:
     an int is the first averaged epoch, counted from 1; a float in [0, 1] is a fraction of
-    trainer.max_epochs (the first averaged epoch is int(fraction * max_epochs), at least 1)."""
+    `max_epochs` (the run's trainer.max_epochs, which the YAML passes): the first averaged epoch
+    is then int(fraction * max_epochs), at least 1."""
 
     validated_on = (
         "trained weights until the first averaged epoch, then averaged weights "
@@ -44,26 +57,13 @@ class SWAWeightAveraging(WeightAveraging):
     def __init__(
         self,
         swa_epoch_start: PositiveInt | Fraction = 0.8,
+        max_epochs: int | None = None,
         device: str | None = None,
         use_buffers: bool = True,
     ) -> None:
         super().__init__(device=device, use_buffers=use_buffers)  # the equal average: SWA's
         self.swa_epoch_start = swa_epoch_start
-        self.first_epoch = 0  # 0-based, set at fit start
-
-    def on_fit_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.first_epoch = self.start_epoch(trainer.max_epochs) - 1
-
-    def start_epoch(self, max_epochs: int | None) -> int:
-        """The first averaged epoch, counted from 1."""
-        if isinstance(self.swa_epoch_start, int) and not isinstance(self.swa_epoch_start, bool):
-            return self.swa_epoch_start
-        if max_epochs is None or max_epochs < 0:
-            raise ValueError(
-                f"swa_epoch_start={self.swa_epoch_start} is a fraction of trainer.max_epochs, "
-                f"which is {max_epochs}; allowed: a whole epoch number (1, 2, ...)"
-            )
-        return max(int(self.swa_epoch_start * max_epochs), 1)
+        self.first_epoch = first_averaged_epoch(swa_epoch_start, max_epochs) - 1  # 0-based
 
     @property
     def averaged(self) -> bool:
