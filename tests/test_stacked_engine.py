@@ -63,10 +63,12 @@ def job_config(overrides: list[str], output_dir: Path) -> DictConfig:
         )
 
 
-def separate_runs(root: Path, sweep: list[str]) -> list[tuple[list[str], Path]]:
+def separate_runs(
+    root: Path, sweep: list[str], common: list[str] = COMMON
+) -> list[tuple[list[str], Path]]:
     """Each job of `regopt-train -m` (its task overrides, its run dir)."""
     sweep_dir = root / "separate"
-    result = run_cli(["-m", *COMMON, *sweep, f"hydra.sweep.dir={sweep_dir}"], root)
+    result = run_cli(["-m", *common, *sweep, f"hydra.sweep.dir={sweep_dir}"], root)
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted((p for p in sweep_dir.iterdir() if p.name.isdigit()), key=lambda p: int(p.name))
     return [(yaml.safe_load((job / ".hydra" / "overrides.yaml").read_text()), job) for job in jobs]
@@ -142,6 +144,13 @@ def test_memory_estimate_counts_optimiser_state_precision_and_members(tmp_path: 
 REFUSED: dict[str, str] = {"sam": r"^optimizer=SAM \(member 0\): it evaluates the loss more"}
 
 
+def common_for(needs: list[str]) -> list[str]:
+    """COMMON, less its synthetic data's keys when `needs` chooses a data set (shift: digits)."""
+    if any(need.startswith("data=") for need in needs):
+        return [o for o in COMMON if not o.startswith("data")]
+    return COMMON
+
+
 def _grid_groups() -> dict[str, tuple[list[str], list[str]]]:
     """Per option of conf/optimizer/ and conf/regularizer/: (the fixed overrides of its group,
     its sweep value). Options that need the same overrides (kl: model=bayes_mlp) share a sweep."""
@@ -171,7 +180,7 @@ def grid(tmp_path_factory: pytest.TempPathFactory):
             }
             values = ",".join(c.split("=", 1)[1] for c in together.values())
             root = tmp_path_factory.mktemp("grid")
-            jobs = separate_runs(root, [*needs, f"{directory}={values}"])
+            jobs = separate_runs(root, [*needs, f"{directory}={values}"], common_for(needs))
             members = [job_config(o, root / "stack" / str(k)) for k, (o, _) in enumerate(jobs)]
             fit_stack(members)
             made[key] = {

@@ -50,7 +50,8 @@ def build_module(cfg: DictConfig, datamodule: pl.LightningDataModule) -> RegOptM
     with naming_the_key(""):
         task.check_data(datamodule)
     with naming_the_key(""):
-        objective.prepare(model, datamodule.num_train_samples)
+        shape = getattr(datamodule, "input_shape", None)
+        objective.prepare(model, datamodule.num_train_samples, shape)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     optimizer = OptimizerFactory.from_config(cfg.optimizer)
     return RegOptModule(

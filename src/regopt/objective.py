@@ -45,9 +45,13 @@ class Objective:
             hook: [r for r in self.regularizers.values() if r.overrides(hook)] for hook in HOOKS
         }
 
-    def prepare(self, model: nn.Module, train_size: int) -> None:
+    def prepare(
+        self, model: nn.Module, train_size: int, input_shape: tuple[int, ...] | None = None
+    ) -> None:
         """Once, before training: each regulariser checks the run and may change the model."""
-        context = FitContext(model=model, task=self.task, train_size=train_size)
+        context = FitContext(
+            model=model, task=self.task, train_size=train_size, input_shape=input_shape
+        )
         for name, regularizer in self.regularizers.items():
             try:
                 regularizer.prepare(context)

@@ -1,11 +1,12 @@
-"""Weight averaging (Lightning's WeightAveraging, EMAWeightAveraging) in regopt's record.
+"""Weight averaging (Lightning's WeightAveraging: EMAWeightAveraging, regopt's SWA) in the record.
 
 Lightning swaps the averaged weights in when a validation epoch starts and back when it ends. The
 diagnostics measure the training subset in the same `on_validation_epoch_end` hook, so the
 averaging callbacks go after them (`averaging_last`): `val/*`, `train_eval/*` and `gap/*` then all
 describe the averaged weights. The weight, gradient, sharpness and spectral diagnostics run at the
 end of the training epoch, on the weights the optimiser trains. summary.json names the averaging
-(`describe_averaging`), since every validated number is of the average, not the trained weights.
+(`describe_averaging`), since the validated numbers are of the average, not the trained weights
+(SWA's from its start epoch: its class says so in `validated_on`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,10 @@ from typing import Any
 from pytorch_lightning.callbacks import WeightAveraging
 
 from regopt.config.cli_errors import ConfigError
+
+# what an average updated from the first step (EMA) is measured on; a callback that validates
+# the trained weights for a while (SWA, regopt.callbacks.swa) says so in `validated_on`
+VALIDATED_ON = "averaged weights (val/*, train_eval/*, gap/*, checkpoint monitors)"
 
 
 def averaging_last(
@@ -47,10 +52,11 @@ def describe_averaging(
             f"{', '.join(found)}: two weight averages would swap each other's weights; allowed: one"
         )
     settings = {k: v for k, v in specs.get(found[0], {}).items() if not k.startswith("_")}
+    callback = dict(configured)[found[0]]
     return {
         "callback": found[0],
-        "type": type(dict(configured)[found[0]]).__name__,
+        "type": type(callback).__name__,
         **settings,
-        "validated_on": "averaged weights (val/*, train_eval/*, gap/*, checkpoint monitors)",
-        "final_weights": "averaged",
+        "validated_on": getattr(callback, "validated_on", VALIDATED_ON),
+        "final_weights": getattr(callback, "final_weights", "averaged"),
     }

@@ -55,6 +55,7 @@ class FitContext:
     model: nn.Module
     task: Task
     train_size: int  # training samples over all ranks: the N of "mean loss over the data set"
+    input_shape: tuple[int, ...] | None = None  # the data's (channels, *spatial), when it has one
 
 
 @dataclass(frozen=True)
