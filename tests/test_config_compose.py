@@ -14,7 +14,11 @@ from regopt.config.validate import validate_config
 from regopt.data.vision import DATASETS as VISION
 
 # options that only fit some other option (the rest are refused in one line: see test_cli)
-NEEDS = {("regularizer", "kl"): ["model=bayes_mlp"], ("model", "cnn1d"): ["data=mnist1d"]}
+NEEDS = {
+    ("regularizer", "kl"): ["model=bayes_mlp"],
+    ("model", "cnn1d"): ["data=mnist1d"],
+    ("model", "gru"): ["data=mnist1d"],
+}
 
 
 def test_every_group_has_options() -> None:
