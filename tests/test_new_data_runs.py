@@ -1,5 +1,5 @@
-"""Short real runs on MNIST-1D (CNN and MLP) and on the teacher regression task, and the full
-CLI record of `data=mnist1d model=cnn1d`."""
+"""Short real runs on MNIST-1D (CNN, MLP and, in `make test-slow`, the GRU) and on the teacher
+regression task, and the full CLI record of `data=mnist1d model=cnn1d`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from regopt.data.teacher import TeacherDataModule
 from regopt.models.mlp import MLP
 
 
-@pytest.mark.parametrize("model", ["cnn1d", "mlp"])
+@pytest.mark.parametrize("model", ["cnn1d", "mlp", pytest.param("gru", marks=pytest.mark.slow)])
 def test_mnist1d_trains(model, tmp_path) -> None:
     summary = run_job(["data=mnist1d", f"model={model}", "trainer.max_epochs=3"], tmp_path)
     rows = read_metrics(tmp_path)
