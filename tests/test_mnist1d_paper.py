@@ -126,3 +126,18 @@ def test_generated_data_is_the_published_data_set(tmp_path) -> None:
     ]
     assert x.sum() == pytest.approx(-51.78746787509559, abs=1e-2)
     assert np.abs(x_test).sum() == pytest.approx(29977.877540866408, rel=1e-6)
+
+
+def test_gru_members_of_a_stack_give_their_own_models_outputs() -> None:
+    """vmap cannot batch a GRU: the stacked launcher runs each GRU member's own model instead."""
+    from contextlib import nullcontext
+
+    from regopt.stacked.forward import StackedForward
+
+    torch.manual_seed(0)
+    models = [GRU((1, 40), 10) for _ in range(3)]
+    stack = StackedForward(models)
+    inputs = [torch.randn(4, 1, 40) for _ in models]
+    outputs = stack([0, 1, 2], inputs, lambda index: nullcontext())
+    for model, x, out in zip(models, inputs, outputs, strict=True):
+        assert torch.equal(out, model(x))
