@@ -141,3 +141,22 @@ def test_gru_members_of_a_stack_give_their_own_models_outputs() -> None:
     outputs = stack([0, 1, 2], inputs, lambda index: nullcontext())
     for model, x, out in zip(models, inputs, outputs, strict=True):
         assert torch.equal(out, model(x))
+
+
+def test_unshuffled_mnist1d_feeds_the_stored_order_every_epoch(tmp_path) -> None:
+    """shuffle=false: the batches of the paper's loop, x[k * 100:(k + 1) * 100], at every epoch."""
+    small = {"data_dir": str(tmp_path), "num_samples": 600, "train_split": 0.5}
+    data = MNIST1DDataModule(shuffle=False, batch_size=100, **small)
+    data.setup()
+    for epoch in (0, 3):
+        loader = data.train_dataloader()
+        loader.sampler.set_epoch(epoch)
+        batches = list(loader)
+        assert len(batches) == 3
+        for k, (x, y) in enumerate(batches):
+            assert torch.equal(x, data.x_train[k * 100 : (k + 1) * 100])
+            assert torch.equal(y, data.y_train[k * 100 : (k + 1) * 100])
+    shuffled = MNIST1DDataModule(batch_size=100, **small)
+    shuffled.setup()
+    x, _ = next(iter(shuffled.train_dataloader()))
+    assert not torch.equal(x, shuffled.x_train[:100])
