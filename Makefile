@@ -43,7 +43,7 @@ double-descent: install
 	$(PY) -m regopt.analysis.double_descent "$(DD_DIR)"
 	mkdir -p $(DD_DOCS) && cp "$(DD_DIR)"/double_descent.md "$(DD_DIR)"/double_descent.csv "$(DD_DIR)"/double_descent.png $(DD_DOCS)/
 
-# experiment=mnist1d (12 jobs: 4 models x 3 seeds at the paper's 6,000 steps; about 25 minutes on 2
+# experiment=mnist1d (12 jobs: 4 models x 3 seeds at the paper's 6,000 steps; 9 to 17 minutes on 2
 # busy cores, most of it the GRU), its table and figure into the sweep dir, then copied to
 # docs/results/mnist1d/ for docs/data_and_models.md.
 M1D_DIR ?= logs/multiruns/mnist1d_$(shell date +%Y-%m-%d_%H-%M-%S)
