@@ -14,7 +14,7 @@ from regopt.regularizers.constraints import MaxNorm
 
 @pytest.mark.parametrize("batch", [torch.randn(6, 1, 40), torch.randn(6, 40)])
 def test_cnn1d_takes_flat_or_shaped_sequences(batch) -> None:
-    model = CNN1D((1, 40), 10, channels=(8, 8, 8), kernel_size=5)
+    model = CNN1D((1, 40), 10, channels=(8, 8, 8), kernel_sizes=(5, 3, 3))
     assert model(batch).shape == (6, 10)
 
 
@@ -50,7 +50,7 @@ def test_max_norm_bounds_every_filter_of_a_conv_kernel() -> None:
     """Every filter (out channel: in_channels x kernel) outside the ball is scaled onto it, along
     its own direction; one inside stays bit for bit; the bias and the head's bias are untouched."""
     torch.manual_seed(0)
-    model = CNN1D((3, 40), 10, channels=(6,), kernel_size=5)  # 3 in channels: a filter is 3 x 5
+    model = CNN1D((3, 40), 10, channels=(6,), kernel_sizes=(5,))  # 3 in channels: a filter is 3 x 5
     conv = model.features[0]
     with torch.no_grad():
         conv.weight.mul_(100.0)
@@ -82,3 +82,10 @@ def test_bad_shapes_fail_in_one_line(tmp_path) -> None:
     cfg = compose_config(["data=synthetic", "model=cnn", "logger=none"], tmp_path)
     with pytest.raises(ConfigError, match="model=CNN needs inputs with a spatial layout"):
         build_module(cfg, instantiate(cfg.data))
+
+
+def test_cnn1d_wants_one_kernel_size_per_conv_layer() -> None:
+    with pytest.raises(ValueError, match=r"kernel_sizes=\[5\]: one per conv layer"):
+        CNN1D((1, 40), 10, channels=(8, 8), kernel_sizes=(5,))
+    with pytest.raises(ValueError, match="too short for 3 conv layers"):
+        CNN1D((1, 4), 10, kernel_sizes=(5, 5, 5), padding=0)

@@ -13,8 +13,14 @@ from regopt.config.cli_errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.vision import DATASETS as VISION
 
-# options that only fit some other option (the rest are refused in one line: see test_cli)
-NEEDS = {("regularizer", "kl"): ["model=bayes_mlp"], ("model", "cnn1d"): ["data=mnist1d"]}
+# options that only fit some other option (the rest are refused in one line: see test_cli); the
+# sequence models on a small MNIST-1D, which is generated for the test
+SMALL_MNIST1D = ["data=mnist1d", "data.num_samples=500"]
+NEEDS = {
+    ("regularizer", "kl"): ["model=bayes_mlp"],
+    ("model", "cnn1d"): SMALL_MNIST1D,
+    ("model", "gru"): SMALL_MNIST1D,
+}
 
 
 def test_every_group_has_options() -> None:

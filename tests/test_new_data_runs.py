@@ -1,5 +1,5 @@
-"""Short real runs on MNIST-1D (CNN and MLP) and on the teacher regression task, and the full
-CLI record of `data=mnist1d model=cnn1d`."""
+"""Short real runs on MNIST-1D (CNN, MLP and, in `make test-slow`, the GRU) and on the teacher
+regression task, and the full CLI record of `data=mnist1d model=cnn1d`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from regopt.data.teacher import TeacherDataModule
 from regopt.models.mlp import MLP
 
 
-@pytest.mark.parametrize("model", ["cnn1d", "mlp"])
+@pytest.mark.parametrize("model", ["cnn1d", "mlp", pytest.param("gru", marks=pytest.mark.slow)])
 def test_mnist1d_trains(model, tmp_path) -> None:
     summary = run_job(["data=mnist1d", f"model={model}", "trainer.max_epochs=3"], tmp_path)
     rows = read_metrics(tmp_path)
@@ -107,7 +107,8 @@ def test_cli_mnist1d_cnn1d_writes_the_full_record(tmp_path) -> None:
         ("data=teacher data.n_train=0", ["data.n_train", "whole number >= 1"]),
         ("data=mnist1d data.train_split=1.0", ["data.train_split", "(0, 1)"]),
         ("data=mnist1d data.iid_noise_scale=-1", ["data.iid_noise_scale", ">= 0"]),
-        ("data=mnist1d model=cnn1d model.kernel_size=0", ["model.kernel_size", ">= 1"]),
+        ("data=mnist1d model=cnn1d model.kernel_sizes=[5,0,3]", ["model.kernel_sizes", ">= 1"]),
+        ("data=mnist1d model=gru model.hidden_size=0", ["model.hidden_size", ">= 1"]),
         ("data=mnist data.parser=fast", ["data.parser", "auto, pandas, liac-arff"]),
         ("data=cifar10 data.val_size=0", ["data.val_size", ">= 1"]),
     ],

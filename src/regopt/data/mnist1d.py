@@ -49,7 +49,8 @@ class _ObjectView:
 class MNIST1DDataModule(TensorDataModule):
     """The package's own train/test split: its test part validates. Samples are (1, length)
     sequences. `train_size` keeps a stratified subset of the training part; `label_noise`
-    corrupts training labels only (as for the digits)."""
+    corrupts training labels only (as for the digits). `shuffle=false` feeds the training set in
+    its stored order every epoch, as the MNIST-1D paper's training loop does."""
 
     task = "classification"
     num_classes = 10
@@ -69,6 +70,7 @@ class MNIST1DDataModule(TensorDataModule):
         data_seed: Seed = 42,
         train_size: PositiveInt | None = None,
         label_noise: Fraction = 0.0,
+        shuffle: bool = True,
         batch_size: PositiveInt = 100,
         eval_batch_size: PositiveInt = 2048,
         seed: Seed = 0,
@@ -99,6 +101,7 @@ class MNIST1DDataModule(TensorDataModule):
         self.input_dim = int(final_seq_length)
         self.input_shape = (1, int(final_seq_length))
         self.train_size, self.label_noise = train_size, float(label_noise)
+        self.shuffle = bool(shuffle)
         self.noisy_indices: np.ndarray | None = None
 
     @property

@@ -29,6 +29,7 @@ class TensorDataModule(pl.LightningDataModule):
     input_dim: int
     num_classes: int
     input_shape: tuple[int, ...] | None = None
+    shuffle: bool = True  # reshuffle the training set every epoch; a subclass may offer false
 
     def __init__(
         self, batch_size: PositiveInt = 32, eval_batch_size: PositiveInt = 2048, seed: Seed = 0
@@ -60,15 +61,16 @@ class TensorDataModule(pl.LightningDataModule):
         return (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
 
     def train_dataloader(self) -> TensorLoader:
-        """Shuffled, except under `trainer.overfit_batches`: Lightning then trains on the same
-        first batches every epoch (it turns a DataLoader's shuffling off; this loader is none)."""
+        """Shuffled unless `shuffle` is false or under `trainer.overfit_batches`: Lightning then
+        trains on the same first batches every epoch (it turns a DataLoader's shuffling off; this
+        loader is none)."""
         rank, world = self._rank_and_world()
         overfit = self.trainer is not None and self.trainer.overfit_batches > 0
         return TensorLoader(
             self.x_train,
             self.y_train,
             self.batch_size,
-            shuffle=not overfit,
+            shuffle=self.shuffle and not overfit,
             seed=self.seed,
             rank=rank,
             world_size=world,

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from regopt.config.signature import checked
 from regopt.models.mlp import ACTIVATIONS
-from regopt.ranges import Activation, PositiveInt, Probability
+from regopt.ranges import Activation, NonNegativeInt, PositiveInt, Probability
 
 
 def _check(shape: Sequence[int], dims: int) -> None:
@@ -27,8 +27,9 @@ def _check(shape: Sequence[int], dims: int) -> None:
 
 @checked
 class CNN1D(nn.Module):
-    """In the spirit of the MNIST-1D paper's ConvNet (Greydanus, 2020): conv layers of `channels`
-    filters of width `kernel_size`, stride 2 (each halves the length), then one linear layer."""
+    """The MNIST-1D paper's ConvNet (Greydanus & Kobak, 2024) by default: one stride-2 conv layer
+    per entry of `channels`, of width `kernel_sizes` (one per layer) and zero `padding`, then one
+    linear layer (5,210 parameters on MNIST-1D's 40 points)."""
 
     def __init__(
         self,
@@ -36,24 +37,33 @@ class CNN1D(nn.Module):
         num_classes: int,
         input_dim: int | None = None,  # given to every model; the shape says it all here
         channels: Sequence[PositiveInt] = (25, 25, 25),
-        kernel_size: PositiveInt = 5,
+        kernel_sizes: Sequence[PositiveInt] = (5, 3, 3),
+        padding: NonNegativeInt = 1,
         activation: Activation = "relu",
         dropout: Probability = 0.0,
     ) -> None:
         super().__init__()
         _check(input_shape, 1)
+        if len(kernel_sizes) != len(channels):
+            raise ValueError(
+                f"kernel_sizes={list(kernel_sizes)}: one per conv layer, and channels has "
+                f"{len(channels)}"
+            )
         self.input_shape = tuple(input_shape)
         layers: list[nn.Module] = []
         previous, length = self.input_shape
-        for width in channels:
-            padding = kernel_size // 2
+        for width, kernel in zip(channels, kernel_sizes, strict=True):
             layers += [
-                nn.Conv1d(previous, width, kernel_size, stride=2, padding=padding),
+                nn.Conv1d(previous, width, kernel, stride=2, padding=padding),
                 ACTIVATIONS[activation](),
                 nn.Dropout(dropout),
             ]
-            length = (length + 2 * padding - kernel_size) // 2 + 1
+            length = (length + 2 * padding - kernel) // 2 + 1
             previous = width
+        if length < 1:
+            raise ValueError(
+                f"input_shape={self.input_shape} is too short for {len(channels)} conv layers"
+            )
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Flatten(), nn.Linear(previous * length, num_classes))
 

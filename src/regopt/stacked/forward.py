@@ -6,10 +6,11 @@ place) are run together: each member's own parameters are stacked along a leadin
 (`torch.stack` inside autograd, so each member's gradient reaches its own tensors) and
 `torch.func.vmap` maps `functional_call` of one template copy of the model over them and over
 the members' batches. Members that draw random numbers run their own model, each inside its own
-random stream, so they draw the masks their separate runs draw; a member with buffers runs its
-own model too. Which kind a member is is measured, not assumed: a forward pass on two of its
-inputs, in the mode it will run in, either moves the random generators or does not. It is
-measured again at each epoch and validation, since a schedule may change dropout's p.
+random stream, so they draw the masks their separate runs draw; a member with buffers or a
+recurrent layer (which vmap cannot batch) runs its own model too. Which kind a member is is
+measured, not assumed: a forward pass on two of its inputs, in the mode it will run in, either
+moves the random generators or does not. It is measured again at each epoch and validation,
+since a schedule may change dropout's p.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ def draws_random_numbers(model: nn.Module, inputs: Tensor) -> bool:
     return any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
+def batchable(model: nn.Module) -> bool:
+    """Whether vmap can run `model`: no buffers, and no recurrent layer (torch has no batching
+    rule for the fused RNN, LSTM and GRU kernels)."""
+    return not list(model.buffers()) and not any(isinstance(m, nn.RNNBase) for m in model.modules())
+
+
 class StackedForward:
     """Outputs of every member's model for its own inputs, batched where exact."""
 
@@ -48,7 +55,7 @@ class StackedForward:
         self.models = list(models)
         self.names = [name for name, _ in self.models[0].named_parameters()]
         self._params = [list(m.parameters()) for m in self.models]  # stable after placement
-        self.batchable_kind = all(not list(m.buffers()) for m in self.models)
+        self.batchable_kind = all(batchable(m) for m in self.models)
         self._template: nn.Module | None = None
         self._call: Callable[..., Tensor] | None = None
         self._random: dict[int, bool] = {}
