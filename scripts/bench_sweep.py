@@ -3,7 +3,7 @@
 Two grids on the default digits job, each at hidden widths 32, 128 and 512 (two layers), each
 under `hydra/launcher=basic` (one process, jobs in turn), `parallel` (2 joblib workers) and
 `stacked` (jobs that differ only in member keys train as one stacked model): the reg_vs_opt
-experiment (regulariser none/l2/dropout x optimiser sgd/adam/adamw x seed 0-2: 27 jobs) and an
+experiment (regulariser none/l2/dropout x optimiser sgd/adam/adamw x seed 0-4: 45 jobs) and an
 AdamW learning rate x weight decay grid (6 x 6: 36 jobs). Every sweep is one fresh
 `regopt-train -m` process; its wall time includes start-up and composition. `--epochs` (10 by
 default, against the default job's 200: the per-job start-up then weighs more, as in a short
@@ -33,7 +33,7 @@ from pathlib import Path
 from bench import ROOT, TRAIN, machine, run_child, write_between_markers
 
 GRIDS = {
-    "reg_vs_opt (27 jobs)": ["experiment=reg_vs_opt"],
+    "reg_vs_opt (45 jobs)": ["experiment=reg_vs_opt"],
     "lr x weight decay, AdamW (36 jobs)": [
         "optimizer=adamw",
         "regularizer=none",
@@ -42,7 +42,7 @@ GRIDS = {
     ],
 }
 GRIDS_BY_NAME = {
-    "reg_vs_opt": "reg_vs_opt (27 jobs)",
+    "reg_vs_opt": "reg_vs_opt (45 jobs)",
     "lr_wd": "lr x weight decay, AdamW (36 jobs)",
 }
 QUICK = {"regularizer=none,l2 x seed=0,1 (4 jobs)": ["regularizer=none,l2", "seed=0,1"]}
