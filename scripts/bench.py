@@ -30,6 +30,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 TRAIN = [sys.executable, "-m", "regopt.train"]
@@ -50,6 +51,13 @@ START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 def timed(command: list[str], env: dict | None = None) -> tuple[float, float, str]:
     """Wall seconds, peak RSS (MB, from the kernel's accounting of that child) and stdout."""
+    wall, usage, stdout = run_child(command, env)
+    return wall, usage.ru_maxrss / 1024, stdout
+
+
+def run_child(command: list[str], env: dict | None = None) -> tuple[float, Any, str]:
+    """Wall seconds, the kernel's resource usage of the child (CPU seconds, peak RSS) and its
+    stdout; raises with its stderr when it fails."""
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
         proc = subprocess.Popen(
@@ -62,7 +70,7 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float, st
         stdout, stderr = out.read(), err.read()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{stderr[-2000:]}")
-    return wall, usage.ru_maxrss / 1024, stdout
+    return wall, usage, stdout
 
 
 def script_rep(script: str) -> dict[str, float]:

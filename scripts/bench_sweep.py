@@ -3,7 +3,7 @@
 Two grids on the default digits job, each at hidden widths 32, 128 and 512 (two layers), each
 under `hydra/launcher=basic` (one process, jobs in turn), `parallel` (2 joblib workers) and
 `stacked` (jobs that differ only in member keys train as one stacked model): the reg_vs_opt
-experiment (regulariser none/l2/dropout x optimiser sgd/adam/adamw x seed 0-2: 27 jobs) and an
+experiment (regulariser none/l2/dropout x optimiser sgd/adam/adamw x seed 0-4: 45 jobs) and an
 AdamW learning rate x weight decay grid (6 x 6: 36 jobs). Every sweep is one fresh
 `regopt-train -m` process; its wall time includes start-up and composition. `--epochs` (10 by
 default, against the default job's 200: the per-job start-up then weighs more, as in a short
@@ -25,14 +25,15 @@ import argparse
 import json
 import os
 import re
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, TRAIN, machine, timed, write_between_markers
+from bench import ROOT, TRAIN, machine, run_child, write_between_markers
 
 GRIDS = {
-    "reg_vs_opt (27 jobs)": ["experiment=reg_vs_opt"],
+    "reg_vs_opt (45 jobs)": ["experiment=reg_vs_opt"],
     "lr x weight decay, AdamW (36 jobs)": [
         "optimizer=adamw",
         "regularizer=none",
@@ -41,7 +42,7 @@ GRIDS = {
     ],
 }
 GRIDS_BY_NAME = {
-    "reg_vs_opt": "reg_vs_opt (27 jobs)",
+    "reg_vs_opt": "reg_vs_opt (45 jobs)",
     "lr_wd": "lr x weight decay, AdamW (36 jobs)",
 }
 QUICK = {"regularizer=none,l2 x seed=0,1 (4 jobs)": ["regularizer=none,l2", "seed=0,1"]}
@@ -55,9 +56,12 @@ START, END = "<!-- bench-sweep:start -->", "<!-- bench-sweep:end -->"
 STACK_LINE = re.compile(r"train as one stack of (\d+)")
 
 
-def run_sweep(grid: list[str], launcher: list[str], width: int, epochs: int) -> dict:
-    """One sweep in a fresh process: wall time, each job's status and best val/loss, and how
-    many jobs the stacked launcher trained in stacks (from its log)."""
+def run_sweep(
+    grid: list[str], launcher: list[str], width: int, epochs: int, threads: int | None
+) -> dict:
+    """One sweep in a fresh process: wall time, CPU time (user + system, the kernel's account of
+    the process), each job's status and best val/loss, and how many jobs the stacked launcher
+    trained in stacks (from its log)."""
     with tempfile.TemporaryDirectory() as root:
         sweep_dir = Path(root) / "sweep"
         args = [
@@ -68,8 +72,9 @@ def run_sweep(grid: list[str], launcher: list[str], width: int, epochs: int) -> 
             f"trainer.max_epochs={epochs}",
             "logger=none",
             f"hydra.sweep.dir={sweep_dir}",
+            *([f"threads={threads}"] if threads else []),
         ]
-        wall, _, stdout = timed([*TRAIN, *args], env={"REGOPT_ROOT": root})
+        wall, usage, stdout = run_child([*TRAIN, *args], env={"REGOPT_ROOT": root})
         jobs = {}
         for summary in sweep_dir.glob("*/summary.json"):
             record = json.loads(summary.read_text())
@@ -78,7 +83,8 @@ def run_sweep(grid: list[str], launcher: list[str], width: int, epochs: int) -> 
                 (record.get("best") or {}).get("val/loss"),
             )
     stacked = sum(int(n) for n in STACK_LINE.findall(stdout))
-    return {"wall": wall, "jobs": jobs, "stacked": stacked}
+    cpu = usage.ru_utime + usage.ru_stime
+    return {"wall": wall, "cpu": cpu, "jobs": jobs, "stacked": stacked}
 
 
 def largest_difference(result: dict, basic: dict) -> float | None:
@@ -92,16 +98,20 @@ def largest_difference(result: dict, basic: dict) -> float | None:
     return max(abs(a - b) / abs(b) for a, b in pairs)
 
 
-def render(results: dict, epochs: int, loads: tuple[float, float]) -> str:
+def render(
+    results: dict, epochs: int, loads: tuple[float, float], threads: int | None, command: str
+) -> str:
     epochs_text = f"{epochs} epoch" if epochs == 1 else f"{epochs} epochs"
+    threads_text = f"`threads={threads}`" if threads else "`threads=auto`"
     lines = [
-        f"Written by `python scripts/bench_sweep.py` (`make bench-sweep`) on "
-        f"{time.strftime('%Y-%m-%d')}: {machine()}; {epochs_text} a job, `logger=none`; load "
-        f"average {loads[0]:.2f} at the start, {loads[1]:.2f} at the end. One run of each sweep.",
+        f"Written by `{command}` on {time.strftime('%Y-%m-%d')}: {machine()}; {epochs_text} a "
+        f"job, `logger=none`, {threads_text}; load average {loads[0]:.2f} at the start, "
+        f"{loads[1]:.2f} at the end. One run of each sweep. CPU s: user + system seconds of the "
+        "sweep's process (less sensitive than wall time to other work on the cores).",
         "",
-        "| grid | width | launcher | wall s | jobs/min | speed-up over basic | jobs stacked "
-        "| completed | max rel. diff of best val/loss from basic |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| grid | width | launcher | wall s | jobs/min | speed-up over basic | CPU s "
+        "| CPU speed-up | jobs stacked | completed | max rel. diff of best val/loss from basic |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for (grid, width), by_launcher in results.items():
         basic = by_launcher["basic"]
@@ -113,6 +123,7 @@ def render(results: dict, epochs: int, loads: tuple[float, float]) -> str:
             lines.append(
                 f"| {grid} | {width} | {name} | {result['wall']:.1f} | "
                 f"{60 * count / result['wall']:.1f} | {basic['wall'] / result['wall']:.2f}x "
+                f"| {result['cpu']:.1f} | {basic['cpu'] / result['cpu']:.2f}x "
                 f"| {result['stacked']} | {done}/{count} | {shown} |"
             )
     return "\n".join(lines) + "\n"
@@ -128,6 +139,12 @@ def main() -> None:
     )
     parser.add_argument("--widths", default=",".join(map(str, WIDTHS)))
     parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch threads a job (`threads=N`); default: the job's own (auto)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=None,
@@ -142,6 +159,7 @@ def main() -> None:
     grids, widths = (QUICK, (32,)) if args.quick else (chosen, widths)
     epochs = 1 if args.quick else args.epochs
     out = args.out or (None if args.quick else ROOT / "docs" / "benchmarks.md")
+    command = " ".join(["python scripts/bench_sweep.py", *sys.argv[1:]])
     start_load = os.getloadavg()[0]
     if start_load > 0.5:
         print(f"warning: load average {start_load:.2f}: other work shares the cores", flush=True)
@@ -154,14 +172,15 @@ def main() -> None:
             turn += 1
             runs = {}
             for name in names:
-                runs[name] = run_sweep(overrides, launchers[name], width, epochs)
+                runs[name] = run_sweep(overrides, launchers[name], width, epochs, args.threads)
                 print(
                     f"{grid}, width {width}, {name}: {runs[name]['wall']:.1f} s, "
                     f"{runs[name]['stacked']} stacked",
                     flush=True,
                 )
             results[(grid, width)] = {name: runs[name] for name in launchers}
-            report = render(results, epochs, (start_load, os.getloadavg()[0]))
+            loads = (start_load, os.getloadavg()[0])
+            report = render(results, epochs, loads, args.threads, command)
             if out is not None:  # after each width, so a stopped run leaves what it measured
                 write_between_markers(out, report, START, END)
     print(report)

@@ -100,6 +100,7 @@ def test_bench_sweep_quick_runs_one_grid_under_every_launcher(tmp_path) -> None:
         if line.startswith("| regularizer=none,l2")
     ]
     assert [row[2].strip() for row in rows] == ["basic", "parallel", "stacked"]
-    assert all(row[7].strip() == "4/4" for row in rows)  # every job completed
-    assert [row[6].strip() for row in rows] == ["0", "0", "4"]  # one stack of the 4 jobs
-    assert float(rows[2][8]) < 1e-4  # each stacked job ends where its basic run ends
+    assert all(row[9].strip() == "4/4" for row in rows)  # every job completed
+    assert [row[8].strip() for row in rows] == ["0", "0", "4"]  # one stack of the 4 jobs
+    assert float(rows[2][10]) < 1e-4  # each stacked job ends where its basic run ends
+    assert all(float(row[6]) > 0 for row in rows)  # the sweep's own CPU seconds

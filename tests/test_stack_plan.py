@@ -50,6 +50,37 @@ def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(tmp_pa
     assert "exceeds hydra.launcher.cpu_cache_bytes (1.0 MiB)" in log
 
 
+def test_jobs_the_cost_rule_runs_in_turn_are_not_checked_twice(tmp_path, monkeypatch) -> None:
+    """Their config check runs once, in their own run (as under the basic launcher), not also
+    in the plan; a would-be stack's members are checked in the plan."""
+    import regopt.config.validate as validate
+
+    register_resolvers()
+    setup_globals()
+    checked = []
+    real = validate.validate_config
+    monkeypatch.setattr(validate, "validate_config", lambda cfg: checked.append(cfg) or real(cfg))
+    configs = []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for number, width in enumerate((512, 512, 32, 32)):
+            config = compose(
+                "train",
+                overrides=[
+                    "logger=none",
+                    f"model.widths=[{width},{width}]",
+                    f"seed={number}",
+                    f"hydra.sweep.dir={tmp_path}",
+                ],
+                return_hydra_config=True,
+            )
+            with open_dict(config):
+                config.hydra.job.num = config.hydra.job.id = number
+            configs.append(config)
+    units = plan(configs, SETTINGS, first=0)
+    assert [unit.jobs for unit in units] == [[0], [1], [2, 3]]
+    assert sorted(c.seed for c in checked) == [2, 3]
+
+
 def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
     from regopt.config.cli_errors import ConfigError
 

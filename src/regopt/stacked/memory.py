@@ -12,11 +12,12 @@ on top.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from regopt.build import model_sizes
@@ -38,8 +39,39 @@ def _numel(tensors: Any) -> int:
     return sum(t.numel() for t in tensors if isinstance(t, torch.Tensor) and t.dim() > 0)
 
 
+def size_key(cfg: DictConfig) -> str:
+    """What a member's bytes depend on: the model, the data (its seed and label noise apart), the
+    precision, and which of the optimiser's settings are zero (momentum 0 keeps no buffer)."""
+    tree = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(tree, dict)
+    data = {k: v for k, v in tree["data"].items() if k not in ("seed", "label_noise")}
+
+    def nonzero(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: nonzero(v) for k, v in value.items()}
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return value != 0
+
+    optimizer = nonzero(tree.get("optimizer") or {})
+    precision = (tree.get("trainer") or {}).get("precision")
+    return json.dumps([tree["model"], data, optimizer, precision], sort_keys=True, default=str)
+
+
 def member_bytes(cfg: DictConfig) -> int:
-    """One member's bytes (a resolved job config)."""
+    """One member's bytes (a resolved job config); members of one size are measured once per
+    process (a sweep's seeds and learning rates share it)."""
+    key = size_key(cfg)
+    if key not in _SIZES:
+        _SIZES[key] = _measure(cfg)
+    return _SIZES[key]
+
+
+_SIZES: dict[str, int] = {}
+
+
+def _measure(cfg: DictConfig) -> int:
+    """One member's bytes, measured on the meta device."""
     size = element_bytes(cfg.trainer.get("precision", "32-true"))
     datamodule = instantiate(cfg.data)  # its sizes only: nothing is loaded
     with torch.device("meta"):
@@ -70,7 +102,9 @@ def member_bytes(cfg: DictConfig) -> int:
 
 
 def estimate_bytes(cfgs: list[DictConfig]) -> int:
-    """The stack's bytes on its device: the sum over its members (see the module's note)."""
+    """The stack's bytes on its device: the sum over its members (see the module's note). A
+    config with its `hydra` node is resolved under it first; one without (the launcher's plan
+    passes the jobs' resolved task configs) is read as it is (resolving costs about 0.1 s a job)."""
     from regopt.stacked.engine import job_config
 
-    return sum(member_bytes(job_config(cfg)[0]) for cfg in cfgs)
+    return sum(member_bytes(job_config(cfg)[0] if "hydra" in cfg else cfg) for cfg in cfgs)

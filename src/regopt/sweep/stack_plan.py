@@ -4,7 +4,9 @@ Each job's config is composed as Hydra's basic launcher composes it and resolved
 see it (its own run dir included); a job whose config fails regopt's check runs on its own (where
 it fails as it would under the basic launcher), so does a job with `resume` set (each continues
 its own checkpoint). The others are grouped by regopt.sweep.stacks and each group is cut to the
-size regopt.sweep.stack_budget allows. Light at import: torch only once a stack is planned.
+size regopt.sweep.stack_budget allows. A group that the CPU cost rule (or memory) runs in turn is
+not checked here: its jobs check themselves when they run, as under the basic launcher, so the
+fallback costs what the basic launcher costs. Light at import: torch only once a stack is planned.
 """
 
 from __future__ import annotations
@@ -160,6 +162,21 @@ def stacks_of(
     return split_evenly(group, size), None
 
 
+def in_turn(group: list[int], tasks: list[DictConfig], settings: dict[str, Any]) -> str | None:
+    """Why a group's jobs run in turn whatever their configs' checks say (the CPU cost rule, or
+    memory for fewer than two), or None. Decided before the checks, which cost a fallback job
+    what its own run pays again (about 0.2 s a job): the fallback then costs what the basic
+    launcher costs. A config whose estimate fails is left to the checks (None)."""
+    try:
+        _, estimate_bytes = _engine()
+        members = [tasks[p] for p in group]
+        per_member = estimate_bytes(members) / len(members)
+    except Exception:  # noqa: BLE001 - a refused config: the checks and the stack report it
+        return None
+    size, why = stack_size(per_member, len(group), budget_for(members[0], settings))
+    return why if size < 2 else None
+
+
 def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) -> list[Unit]:
     """Stacks and single jobs, ordered by their first job; `first` is the first job's number."""
     tasks: list[Any] = []
@@ -177,12 +194,14 @@ def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) 
     units = []
     for found in group_jobs([tasks[p] for p in candidates]):
         group = [candidates[i] for i in found]
-        if len(group) > 1:  # only a would-be stack is checked here; a single job checks itself
-            refused = [p for p in group if fails_check(sweep_configs[p], tasks[p])]
-            if refused:
+        stacks: list[list[int]] = []
+        why = in_turn(group, tasks, settings) if len(group) > 1 else None
+        if len(group) > 1 and why is None:  # only a would-be stack is checked here; a job
+            refused = [p for p in group if fails_check(sweep_configs[p], tasks[p])]  # alone
+            if refused:  # checks itself, as under the basic launcher
                 alone.setdefault(CONFIG_REFUSED, []).extend(refused)
             group = [p for p in group if p not in refused]
-        stacks, why = stacks_of(group, tasks, settings, first) if len(group) > 1 else ([], None)
+            stacks, why = stacks_of(group, tasks, settings, first) if len(group) > 1 else ([], None)
         if not stacks:
             alone.setdefault(why or ALONE, []).extend(group)
         for stack in stacks:
