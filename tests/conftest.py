@@ -146,8 +146,10 @@ def cli_in_process(monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture
 
     def run(args: list[str], root: Path) -> subprocess.CompletedProcess:
         monkeypatch.setenv("REGOPT_ROOT", str(root))
-        monkeypatch.delenv("HYDRA_FULL_ERROR", raising=False)  # main() sets it for Hydra
-        monkeypatch.delenv("REGOPT_DEBUG", raising=False)
+        # main() sets HYDRA_FULL_ERROR=1 for Hydra (and REGOPT_DEBUG=1 if it was set already):
+        # set here, both are restored when the test ends, so no later process inherits them
+        monkeypatch.setenv("HYDRA_FULL_ERROR", "0")
+        monkeypatch.setenv("REGOPT_DEBUG", "0")
         monkeypatch.chdir(ROOT)
         monkeypatch.setattr(sys, "argv", ["regopt-train", *args])
         capfd.readouterr()

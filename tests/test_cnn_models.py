@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import compose_config
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.models.cnn import CNN, CNN1D
 from regopt.params import select_parameters
 from regopt.regularizers.constraints import MaxNorm

@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from conftest import GROUPS, compose_config, options
 from openml_fixture import write_openml_images
 from regopt.build import build_module
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.vision import DATASETS as VISION
 

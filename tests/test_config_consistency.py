@@ -13,7 +13,7 @@ from sklearn.datasets import load_digits
 
 from conftest import compose_config, options
 from regopt.build import build_trainer
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.digits import DigitsDataModule
 

@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from omegaconf import DictConfig, OmegaConf
 
 from conftest import compose_config, options
-from regopt.config.cli_errors import ConfigError, describe_config_error
+from regopt.config.cli_errors import describe_config_error
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 
 # Keys by the kind of value they take: written out here, not read from the signatures under test.

@@ -14,7 +14,7 @@ from annotated_types import Ge
 
 from conftest import CONF, ROOT, compose_config, options
 from regopt.config.annotations import describe, problem
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.signature import accepted, checked
 from regopt.config.validate import validate_config
 

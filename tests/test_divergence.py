@@ -117,7 +117,7 @@ def test_the_deferred_check_finds_the_same_step_reading_once_per_epoch(tmp_path,
 
 def test_a_bad_divergence_check_is_refused_before_training() -> None:
     from conftest import compose_config
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
     from regopt.config.validate import validate_config
 
     cfg = compose_config(["divergence_check=sometimes"])

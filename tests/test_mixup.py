@@ -12,7 +12,7 @@ from scipy import stats
 
 from conftest import compose_config, read_metrics, run_job
 from regopt.build import build_module
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.models.mlp import MLP
 from regopt.objective import Objective
 from regopt.regularizers.data import LabelSmoothing

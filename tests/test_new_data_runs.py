@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import compose_config, read_metrics, read_summary, run_cli, run_job
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.teacher import TeacherDataModule
 from regopt.models.mlp import MLP

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from conftest import compose_config, read_metrics, run_job
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.data.gaussian import gaussian_classes
 from regopt.models.mlp import MLP

@@ -13,7 +13,7 @@ from pytorch_lightning.callbacks import Callback
 
 from conftest import compose_config, fit_watched, read_metrics, run_job
 from regopt.build import build_module
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.models.mlp import MLP
 from regopt.objective import Objective

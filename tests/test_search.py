@@ -105,7 +105,7 @@ def test_a_trial_is_pruned_at_the_epoch_the_median_rule_gives(kind: str, tmp_pat
 
 
 def test_pruning_a_study_of_two_objectives_is_refused_in_one_line(tmp_path: Path) -> None:
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
     from regopt.config.validate import validate_config
 
     cfg = compose_config(

@@ -82,7 +82,7 @@ def test_jobs_the_cost_rule_runs_in_turn_are_not_checked_twice(tmp_path, monkeyp
 
 
 def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
 
     check_settings(SETTINGS)
     check_settings({**SETTINGS, "cpu_cache_bytes": None})

@@ -104,7 +104,7 @@ def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_pa
 
     from conftest import compose_config
     from regopt.build import build_module
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
 
     cfg = compose_config(
         [

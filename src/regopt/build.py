@@ -11,8 +11,8 @@ import pytorch_lightning as pl
 from hydra.utils import get_class, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import naming_the_key
+from regopt.config.errors import ConfigError
 from regopt.module import RegOptModule
 from regopt.objective import Objective, build_regularizer
 from regopt.optim.factory import OptimizerFactory

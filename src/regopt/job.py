@@ -12,7 +12,8 @@ from pathlib import Path
 
 from omegaconf import DictConfig, open_dict
 
-from regopt.config.cli_errors import ConfigError, exit_on_config_error
+from regopt.config.cli_errors import exit_on_config_error
+from regopt.config.errors import ConfigError
 from regopt.config.validate import validate_config
 from regopt.interrupt import resume_command, stop_signals_interrupt
 from regopt.quiet import quiet_third_party_notices

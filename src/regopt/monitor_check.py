@@ -21,7 +21,7 @@ from pytorch_lightning.callbacks import (
     ProgressBar,
 )
 
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 
 SILENT = (ModelCheckpoint, EarlyStopping, ModelSummary, ProgressBar)  # Lightning's, log nothing
 

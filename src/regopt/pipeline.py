@@ -16,8 +16,8 @@ from omegaconf import DictConfig, OmegaConf
 from regopt.build import build_module, build_trackers, build_trainer, describe_run
 from regopt.callbacks.averaging import averaging_last
 from regopt.callbacks.rng_state import RngStateCheckpoint
-from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import naming_the_key
+from regopt.config.errors import ConfigError
 from regopt.divergence import Diverged
 from regopt.module import RegOptModule
 from regopt.monitor_check import check_monitors

@@ -15,7 +15,7 @@ from typing import Any
 
 from pytorch_lightning.callbacks import WeightAveraging
 
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 
 # what an average updated from the first step (EMA) is measured on; a callback that validates
 # the trained weights for a while (SWA, regopt.callbacks.swa) says so in `validated_on`

@@ -28,14 +28,12 @@ from omegaconf.errors import (
     ValidationError,
 )
 
+from regopt.config.errors import ConfigError
+
 EXIT_CONFIG_ERROR = 2
 EXIT_FAILURE = 1
 # regopt/conf: in a checkout a link to the top-level conf/, in an installed wheel a copy of it
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "conf"
-
-
-class ConfigError(ValueError):
-    """A bad configuration value, found before anything heavy is imported or trained."""
 
 
 def run_reporting_config_errors(app: Callable[[], Any]) -> None:

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from regopt.config.annotations import show
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.signature import HYDRA_KEYS
 
 

@@ -22,8 +22,8 @@ from typing import Any
 from hydra.utils import instantiate
 from torch import nn
 
-from regopt.config.cli_errors import ConfigError
 from regopt.config.construct import build
+from regopt.config.errors import ConfigError
 from regopt.objective import build_regularizer
 from regopt.optim.factory import OptimizerFactory
 from regopt.regularizers.schedule import Schedule, merged_schedule

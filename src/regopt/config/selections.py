@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 
-from regopt.config.cli_errors import CONFIG_DIR, ConfigError
+from regopt.config.cli_errors import CONFIG_DIR
+from regopt.config.errors import ConfigError
 
 
 def check_selections(overrides: Sequence[str]) -> None:

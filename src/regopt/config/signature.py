@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from regopt.config.annotations import problem, refusal, show
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 
 HYDRA_KEYS = ("_target_", "_partial_", "_recursive_", "_convert_", "_args_")
 F = TypeVar("F", bound=Callable[..., Any])

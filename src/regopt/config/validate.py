@@ -17,7 +17,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from regopt.config.annotations import show
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.config.signature import accepted, check_node, check_value, locate
 from regopt.settings import ArgsOf, Node, RunSettings
 

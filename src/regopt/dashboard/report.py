@@ -8,7 +8,7 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 from regopt.dashboard.panels import OPTIONS, sections, verdict_columns
 from regopt.report.aggregate import METRICS, choose_heatmap_keys, group_runs, swept_keys
 from regopt.report.collect import Run

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 
 FALLBACK = "newest_readable"  # resume= value: the newest checkpoint that loads
 

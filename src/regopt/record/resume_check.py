@@ -15,7 +15,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from regopt.config.cli_errors import ConfigError
+from regopt.config.errors import ConfigError
 
 # Keys a resumed run may change: how long it trains, where it reports, how it runs, how it is
 # judged. Everything else shapes the numbers already in the checkpoint.

@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def wandb_report(runs: list[Run], args: argparse.Namespace, out: Path) -> int:
     """The W&B report of the sweep: saved, or its spec written into `out` with `--dry-run`."""
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
     from regopt.dashboard.cli import PLACEHOLDER_ENTITY
     from regopt.dashboard.report import build_wandb_report
     from regopt.dashboard.save import SaveError, save

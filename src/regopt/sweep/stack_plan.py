@@ -47,7 +47,7 @@ class Unit:
 
 def check_settings(settings: dict[str, Any]) -> None:
     """The launcher's own keys, refused in one line naming the key (Hydra checks their types)."""
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
 
     members, fraction = settings["max_members"], settings["memory_fraction"]
     cache = settings["cpu_cache_bytes"]
@@ -86,7 +86,7 @@ def job_config(sweep_config: DictConfig) -> DictConfig:
 
 def fails_check(sweep_config: DictConfig, task: DictConfig) -> bool:
     """Whether regopt's config check refuses the job (checked under the job's Hydra config)."""
-    from regopt.config.cli_errors import ConfigError
+    from regopt.config.errors import ConfigError
     from regopt.config.validate import validate_config
 
     previous = HydraConfig.instance().cfg
