@@ -23,8 +23,9 @@ Rules (docs/diagnostics.md explains the choices). `val` is the validation loss p
    epochs before the end is named, but not called overfitting).
 
 When `diagnostics=sharpness` ran, the verdict ends with whether the top Hessian eigenvalue agrees
-(regopt.diagnostics.sharpness_verdict). Sentences count epochs trained, not validations (with
-`check_val_every_n_epoch=20`, 400 epochs are 20 validations).
+(regopt.diagnostics.sharpness_verdict), and when `diagnostics=spectral` ran, whether the layers'
+power-law exponents do (regopt.diagnostics.spectral_verdict). Sentences count epochs trained, not
+validations (with `check_val_every_n_epoch=20`, 400 epochs are 20 validations).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import numpy as np
 
 from regopt.config.signature import checked
 from regopt.diagnostics.sharpness_verdict import sharpness_opinion
+from regopt.diagnostics.spectral_verdict import spectral_opinion
 from regopt.ranges import Fraction, OddPositiveInt, Positive, PositiveInt
 
 TRAIN_KEYS = ("train_eval/loss", "train/loss_data", "train/loss")
@@ -67,12 +69,14 @@ class Diagnosis:
     val_recent_fall: float | None = None  # 1 - v_end / smoothed best before the last p epochs
     patience: int | None = None  # p: the epochs a rise must last (capped at a third of the run)
     sharpness: dict[str, Any] | None = None  # whether the curvature agrees (sharpness_verdict)
+    spectral: dict[str, Any] | None = None  # whether the layers' alphas agree (spectral_verdict)
 
     def to_dict(self) -> dict[str, Any]:
         """The numbers behind the verdict (the verdict and onset are summary.json's own keys)."""
         out = {k: v for k, v in asdict(self).items() if k not in ("verdict", "onset_epoch")}
-        if out["sharpness"] is None:
-            del out["sharpness"]
+        for opinion in ("sharpness", "spectral"):
+            if out[opinion] is None:
+                del out[opinion]
         return out
 
 
@@ -110,15 +114,20 @@ def curves_from_rows(
 
 
 def diagnose_rows(rows: Sequence[dict[str, float]], rules: VerdictRules | None = None) -> Diagnosis:
-    """The verdict of a run's rows, with sharpness's opinion when it was measured."""
+    """The verdict of a run's rows, with the curvature's and the spectra's opinions when they were
+    measured."""
     rules = rules or VerdictRules()
     epochs_run = max((int(r["epoch"]) + 1 for r in rows if "epoch" in r), default=0)
     diagnosis = diagnose(*curves_from_rows(rows), rules=rules, epochs_run=epochs_run)
-    opinion = sharpness_opinion(diagnosis.kind, diagnosis.min_epoch, rows, rules.min_rise)
-    if opinion is None:
-        return diagnosis
-    clause, numbers = opinion
-    return replace(diagnosis, verdict=diagnosis.verdict + clause, sharpness=numbers)
+    opinions = {
+        "sharpness": sharpness_opinion(diagnosis.kind, diagnosis.min_epoch, rows, rules.min_rise),
+        "spectral": spectral_opinion(diagnosis.kind, rows),
+    }
+    for name, opinion in opinions.items():
+        if opinion is not None:
+            clause, numbers = opinion
+            diagnosis = replace(diagnosis, verdict=diagnosis.verdict + clause, **{name: numbers})
+    return diagnosis
 
 
 def effective_patience(rules: VerdictRules, epochs_run: int) -> int:
