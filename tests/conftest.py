@@ -127,7 +127,6 @@ def read_metrics(run_dir: Path) -> list[dict[str, float]]:
 def run_cli(args: list[str], root: Path, env: dict | None = None, timeout: float = 300):
     """Run `regopt-train` as a user would, with its logs under `root`."""
     full_env = {**os.environ, "REGOPT_ROOT": str(root), **(env or {})}
-    full_env.pop("WANDB_SERVICE", None)  # its own W&B service, as from a shell (_no_wandb_leaks)
     return subprocess.run(
         [sys.executable, "-m", "regopt.train", *args],
         cwd=ROOT,
@@ -180,7 +179,3 @@ def _data_dir_env(monkeypatch: pytest.MonkeyPatch, data_dir: Path) -> None:
 def _no_wandb_leaks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.delenv("WANDB_API_KEY", raising=False)
-    # A W&B run started in this process saves its service's address here, and every child
-    # process would join that one service: a job killed there leaves its stream open in it, and
-    # its resumed process's record came out empty. Each regopt-train a test starts has its own.
-    monkeypatch.delenv("WANDB_SERVICE", raising=False)

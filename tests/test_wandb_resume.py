@@ -115,10 +115,14 @@ def test_a_record_torn_by_a_kill_is_read_up_to_its_last_whole_chunk(tmp_path) ->
 
 
 @pytest.mark.slow
-def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_path) -> None:
+@pytest.mark.parametrize("parent_service", [False, True])
+def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(
+    tmp_path, parent_service: bool
+) -> None:
     """SIGKILL mid-training, then resume=auto: whatever the kill interrupted (with wandb 0.31 the
     killed record often holds nothing), each epoch's keys are in exactly one of the run's
-    records, with the value of the local record."""
+    records, with the value of the local record. Also when both processes are started by one
+    that runs W&B itself (they inherit its service's address, and must not join it)."""
     run_dir = tmp_path / "job"
     args = [
         "regularizer=none",
@@ -126,6 +130,11 @@ def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_pat
         f"hydra.run.dir={run_dir}",
     ]
     env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
+    if parent_service:
+        import wandb
+
+        wandb.init(project="parent", dir=str(tmp_path), mode="offline").finish()
+        env["WANDB_SERVICE"] = os.environ["WANDB_SERVICE"]  # the address wandb saved
     proc = subprocess.Popen(
         [sys.executable, "-m", "regopt.train", *args, "trainer.max_epochs=400"],
         cwd=ROOT,
@@ -142,7 +151,15 @@ def test_a_killed_job_resumed_leaves_every_epoch_once_across_its_records(tmp_pat
     resumed_at = checkpoint_epoch(last)
     assert resumed_at >= 2
     time.sleep(2)  # W&B's own service process notices its parent is gone
-    result = run_cli([*args, f"trainer.max_epochs={resumed_at + 2}", "resume=auto"], tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "regopt.train", *args, f"trainer.max_epochs={resumed_at + 2}"]
+        + ["resume=auto"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "W&B could not start" not in result.stderr, result.stderr[-3000:]
 

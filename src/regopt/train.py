@@ -34,6 +34,10 @@ def _checked_app() -> None:
 
 
 def main() -> None:
+    # A W&B service that a parent process started (its address inherited in WANDB_SERVICE) is
+    # not this run's: a job killed there leaves its stream open in it, and the resumed run's
+    # record came out empty. Each regopt-train starts its own (jobs in this process share it).
+    os.environ.pop("WANDB_SERVICE", None)
     register_resolvers()
     if wants_help(sys.argv[1:]):  # regopt's help: Hydra's lists groups 10x slower
         run_reporting_config_errors(lambda: print_help(sys.argv[1:]))
