@@ -7,9 +7,6 @@ and .png into the sweep dir: `python -m regopt.analysis.double_descent DIR`.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
 import json
 import statistics
 from collections.abc import Sequence
@@ -18,7 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from regopt.analysis.compare import find_runs
+from regopt.analysis.sweep_tables import completed_jobs, csv_text, report_command
 from regopt.record.atomic import write_text_atomic
 
 MD_NAME, CSV_NAME, PNG_NAME = "double_descent.md", "double_descent.csv", "double_descent.png"
@@ -129,33 +126,17 @@ def draw(rows: list[dict[str, float]], n_train: int, path: Path) -> None:
 
 
 def report(sweep_dir: Path) -> Path:
-    jobs, left_out = [], []
-    for run in find_runs(sweep_dir):
-        job = read_job(run)
-        if job is None:  # named in the report, never dropped silently
-            status = json.loads((run / "summary.json").read_text()).get("status")
-            left_out.append(f"{run.name} ({status})")
-        else:
-            jobs.append(job)
-    if not jobs:
-        raise SystemExit(f"no completed jobs under {sweep_dir}")
+    jobs, left_out = completed_jobs(sweep_dir, read_job)
     rows = table(jobs)
     n_train = jobs[0].n_train
     write_text_atomic(sweep_dir / MD_NAME, markdown(rows, n_train, left_out))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(sweep_dir / CSV_NAME, buffer.getvalue())
+    write_text_atomic(sweep_dir / CSV_NAME, csv_text(rows, COLUMNS))
     draw(rows, n_train, sweep_dir / PNG_NAME)
     return sweep_dir / MD_NAME
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", type=Path)
-    path = report(parser.parse_args(argv).sweep_dir)
-    print(path.read_text())
+    report_command(report, __doc__, argv)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,6 @@ dir: `python -m regopt.analysis.implicit DIR`.
 
 from __future__ import annotations
 
-import argparse
-import csv
-import io
 import json
 import math
 import statistics
@@ -23,7 +20,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from regopt.analysis.arms import read_rows
-from regopt.analysis.compare import find_runs
+from regopt.analysis.sweep_tables import completed_jobs, csv_text, report_command
 from regopt.diagnostics.sharpness import TOP_EIGENVALUE
 from regopt.record.atomic import write_text_atomic
 
@@ -208,41 +205,21 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
-def to_csv(rows: Sequence[dict[str, float]], columns: Sequence[str]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
 def report(sweep_dir: Path) -> Path:
     from regopt.analysis.implicit_figure import draw
 
-    jobs, left_out = [], []
-    for run in find_runs(sweep_dir):
-        job = read_job(run)
-        if job is None:  # named in the report, never dropped silently
-            status = json.loads((run / "summary.json").read_text()).get("status")
-            left_out.append(f"{run.name} ({status})")
-        else:
-            jobs.append(job)
-    if not jobs:
-        raise SystemExit(f"no completed jobs under {sweep_dir}")
+    jobs, left_out = completed_jobs(sweep_dir, read_job)
     rows, n_train = table(jobs), jobs[0].n_train
     comparison = keskar(rows)
     write_text_atomic(sweep_dir / MD_NAME, markdown(rows, comparison, n_train, left_out))
-    write_text_atomic(sweep_dir / CSV_NAME, to_csv(rows, COLUMNS))
-    write_text_atomic(sweep_dir / KESKAR_CSV, to_csv(comparison, KESKAR_COLUMNS))
+    write_text_atomic(sweep_dir / CSV_NAME, csv_text(rows, COLUMNS))
+    write_text_atomic(sweep_dir / KESKAR_CSV, csv_text(comparison, KESKAR_COLUMNS))
     draw(rows, sweep_dir / PNG_NAME)
     return sweep_dir / MD_NAME
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", type=Path)
-    path = report(parser.parse_args(argv).sweep_dir)
-    print(path.read_text())
+    report_command(report, __doc__, argv)
 
 
 if __name__ == "__main__":

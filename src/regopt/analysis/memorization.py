@@ -12,7 +12,6 @@ writes memorization.md, .csv and .png into the sweep dir:
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import statistics
@@ -23,8 +22,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from regopt.analysis.arms import read_rows
-from regopt.analysis.compare import find_runs
-from regopt.analysis.implicit import to_csv
+from regopt.analysis.sweep_tables import completed_jobs, csv_text, report_command
 from regopt.record.atomic import write_text_atomic
 
 MD_NAME, CSV_NAME, PNG_NAME = "memorization.md", "memorization.csv", "memorization.png"
@@ -175,29 +173,17 @@ def draw(rows: Sequence[dict[str, float]], jobs: Sequence[Job], path: Path) -> N
 
 
 def report(sweep_dir: Path) -> Path:
-    jobs, left_out = [], []
-    for run in find_runs(sweep_dir):
-        job = read_job(run)
-        if job is None:  # named in the report, never dropped silently
-            status = json.loads((run / "summary.json").read_text()).get("status")
-            left_out.append(f"{run.name} ({status})")
-        else:
-            jobs.append(job)
-    if not jobs:
-        raise SystemExit(f"no completed jobs under {sweep_dir}")
+    jobs, left_out = completed_jobs(sweep_dir, read_job)
     rows = table(jobs)
     text = markdown(rows, max(j.epochs for j in jobs), left_out)
     write_text_atomic(sweep_dir / MD_NAME, text)
-    write_text_atomic(sweep_dir / CSV_NAME, to_csv(rows, COLUMNS))
+    write_text_atomic(sweep_dir / CSV_NAME, csv_text(rows, COLUMNS))
     draw(rows, jobs, sweep_dir / PNG_NAME)
     return sweep_dir / MD_NAME
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", type=Path)
-    path = report(parser.parse_args(argv).sweep_dir)
-    print(path.read_text())
+    report_command(report, __doc__, argv)
 
 
 if __name__ == "__main__":

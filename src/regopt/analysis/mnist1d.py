@@ -16,9 +16,7 @@ checkpoint. Writes mnist1d.md, .csv and .png into the sweep dir:
 
 from __future__ import annotations
 
-import argparse
 import csv
-import io
 import json
 import statistics
 from collections.abc import Sequence
@@ -28,7 +26,7 @@ from pathlib import Path
 import torch
 from omegaconf import OmegaConf
 
-from regopt.analysis.compare import find_runs
+from regopt.analysis.sweep_tables import completed_jobs, csv_text, report_command
 from regopt.record.atomic import write_text_atomic
 
 MD_NAME, CSV_NAME, PNG_NAME = "mnist1d.md", "mnist1d.csv", "mnist1d.png"
@@ -194,32 +192,16 @@ def draw(jobs: list[Job], rows: list[dict[str, object]], path: Path) -> None:
 
 
 def report(sweep_dir: Path) -> Path:
-    jobs, left_out = [], []
-    for run in find_runs(sweep_dir):
-        job = read_job(run)
-        if job is None:  # named in the report, never dropped silently
-            status = json.loads((run / "summary.json").read_text()).get("status")
-            left_out.append(f"{run.name} ({status})")
-        else:
-            jobs.append(job)
-    if not jobs:
-        raise SystemExit(f"no completed jobs under {sweep_dir}")
+    jobs, left_out = completed_jobs(sweep_dir, read_job)
     rows = table(jobs)
     write_text_atomic(sweep_dir / MD_NAME, markdown(rows, jobs[0].steps, left_out))
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    write_text_atomic(sweep_dir / CSV_NAME, buffer.getvalue())
+    write_text_atomic(sweep_dir / CSV_NAME, csv_text(rows, COLUMNS))
     draw(jobs, rows, sweep_dir / PNG_NAME)
     return sweep_dir / MD_NAME
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep_dir", type=Path)
-    path = report(parser.parse_args(argv).sweep_dir)
-    print(path.read_text())
+    report_command(report, __doc__, argv)
 
 
 if __name__ == "__main__":
