@@ -31,7 +31,7 @@ def make_wandb_logger(
     group: str | None = None,
     job_type: str | None = None,
     save_dir: str | None = ".",  # null outside a Hydra job: the working directory
-    init_timeout_s: Positive = 60.0,
+    init_timeout_s: Positive = 15.0,
     name: str | None = None,
     tags: list[str] | None = None,
     run_config: dict[str, Any] | None = None,
