@@ -86,6 +86,7 @@ def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
 
     check_settings(SETTINGS)
     check_settings({**SETTINGS, "cpu_cache_bytes": None})
-    for key, value in (("max_members", 0), ("memory_fraction", 1.5), ("cpu_cache_bytes", "big")):
+    bad = [("max_members", 0), ("memory_fraction", 1.5), ("cpu_cache_bytes", "big"), ("n_jobs", 0)]
+    for key, value in bad:
         with pytest.raises(ConfigError, match=f"hydra.launcher.{key}="):
             check_settings({**SETTINGS, key: value})

@@ -76,14 +76,21 @@ SWEEP = [
 
 
 @pytest.mark.slow
-def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(tmp_path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(
+    tmp_path, workers
+) -> None:
     stacked, basic = tmp_path / "stacked", tmp_path / "basic"
     extra, env = with_events(tmp_path)
-    result = run_cli(
-        [*SWEEP, "hydra/launcher=stacked", *extra, f"hydra.sweep.dir={stacked}"], tmp_path, env=env
-    )
+    launcher = ["hydra/launcher=stacked", f"hydra.launcher.n_jobs={workers}"]
+    result = run_cli([*SWEEP, *launcher, *extra, f"hydra.sweep.dir={stacked}"], tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "jobs 0-3 train as one stack of 4" in result.stdout
+    if workers == 1:
+        assert "jobs 0-3 train as one stack of 4" in result.stdout
+    else:  # a stack for each worker process
+        assert "jobs 0-1 train as one stack of 2" in result.stdout
+        assert "jobs 2-3 train as one stack of 2" in result.stdout
+        assert "over 2 workers" in result.stdout
     assert "sweep: 4 of 4 jobs done" in result.stderr
     assert f"sweep finished: 4 jobs in {stacked}: 2 completed, 0 failed, 2 diverged" in (
         result.stderr
@@ -113,7 +120,10 @@ def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(tmp_pa
     assert sorted((e["event"], e["job"]) for e in seen) == sorted(
         (event, job) for event in ("start", "end") for job in range(4)
     )
-    assert all(e["event"] == "start" for e in seen[:4])
+    # a stack starts all its members' jobs before it trains (in each worker's order)
+    for stack in ([0, 1, 2, 3],) if workers == 1 else ([0, 1], [2, 3]):
+        mine = [e["event"] for e in seen if e["job"] in stack]
+        assert mine[: len(stack)] == ["start"] * len(stack)
     for end in (e for e in seen if e["event"] == "end"):
         summary = read_summary(stacked / str(end["job"]))
         assert end["status"] == "COMPLETED"

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from hydra.core.config_store import ConfigStore
+from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
+from joblib import Parallel, delayed
 from omegaconf import DictConfig, open_dict
 
 from regopt.sweep.job_chain import JobChain, SkipJobStart, Unstacked
@@ -39,6 +41,9 @@ class StackedLauncherConf:
     # state, one batch) run in turn, as stacking them would be slower; auto: one core's L2
     # cache; null: stack whatever the size
     cpu_cache_bytes: Any = "auto"
+    # worker processes, each training one stack (or one job) at a time, as the joblib launcher's
+    # n_jobs; `threads: auto` gives each job the CPUs divided by n_jobs
+    n_jobs: int = 1
 
 
 ConfigStore.instance().store(
@@ -48,13 +53,18 @@ ConfigStore.instance().store(
 
 class StackedLauncher(Launcher):
     def __init__(
-        self, max_members: int = 32, memory_fraction: float = 0.5, cpu_cache_bytes: Any = "auto"
+        self,
+        max_members: int = 32,
+        memory_fraction: float = 0.5,
+        cpu_cache_bytes: Any = "auto",
+        n_jobs: int = 1,
     ) -> None:
         super().__init__()
         self.settings = {
             "max_members": max_members,
             "memory_fraction": memory_fraction,
             "cpu_cache_bytes": cpu_cache_bytes,
+            "n_jobs": n_jobs,
         }
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
@@ -84,51 +94,79 @@ class StackedLauncher(Launcher):
                 config.hydra.job.id = idx
                 config.hydra.job.num = idx
             configs.append(config)
-        returns: dict[int, JobReturn] = {}
-        for unit in plan(configs, self.settings, initial_job_idx):
-            if len(unit.jobs) > 1:
-                stacked = self._run_stack(
-                    [configs[p] for p in unit.jobs], unit.jobs, initial_job_idx
-                )
-                if stacked is not None:
-                    returns.update(zip(unit.jobs, stacked, strict=True))
-                    continue
-            for position in unit.jobs:  # alone, or the members of a refused stack
-                returns[position] = self._run_one(configs[position], len(unit.jobs) > 1)
+        units = [unit.jobs for unit in plan(configs, self.settings, initial_job_idx)]
+        work = [
+            (self.hydra_context, self.task_function, [configs[p] for p in jobs], jobs)
+            for jobs in units
+        ]
+        workers = int(self.settings["n_jobs"])
+        if workers == 1 or len(units) == 1:
+            done = [run_unit(*unit, first=initial_job_idx) for unit in work]
+        else:
+            log.info(f"stacked: {len(units)} stacks and single jobs over {workers} workers")
+            state = Singleton.get_state()
+            done = Parallel(n_jobs=workers, backend="loky")(
+                delayed(run_unit_in_worker)(*unit, initial_job_idx, state) for unit in work
+            )
+        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
+        returns = {
+            p: ret
+            for jobs, rets in zip(units, done, strict=True)
+            for p, ret in zip(jobs, rets, strict=True)
+        }
         return [returns[position] for position in range(len(configs))]
 
-    def _run_stack(
-        self, configs: list[DictConfig], positions: list[int], first: int
-    ) -> list[JobReturn] | None:
-        """The stack's JobReturns, or None when the engine refused it before training."""
-        assert self.hydra_context is not None and self.config is not None
+
+def run_unit_in_worker(
+    context: HydraContext,
+    task_function: TaskFunction,
+    configs: list[DictConfig],
+    positions: list[int],
+    first: int,
+    singleton_state: dict[Any, Any],
+) -> list[JobReturn]:
+    """`run_unit` in a joblib worker process, with Hydra's state as the launcher holds it (as
+    Hydra's joblib launcher runs a job)."""
+    setup_globals()
+    Singleton.set_state(singleton_state)
+    return run_unit(context, task_function, configs, positions, first=first)
+
+
+def run_unit(
+    context: HydraContext,
+    task_function: TaskFunction,
+    configs: list[DictConfig],
+    positions: list[int],
+    first: int,
+) -> list[JobReturn]:
+    """A planned stack's JobReturns (its members one by one when the engine refuses it before
+    training), or a single job's, run as the basic launcher runs it."""
+    hydra_logging, verbose = configs[0].hydra.hydra_logging, configs[0].hydra.verbose
+    if len(configs) > 1:
         try:
-            return JobChain(self.hydra_context, configs, fit_stack).run()
+            return JobChain(context, configs, fit_stack).run()
         except Unstacked as refused:
             numbers = numbers_text([first + p for p in positions])
             log.warning(
                 f"stacked: {numbers} run one by one: the engine refused the stack: {refused}"
             )
-            return None
         finally:
-            configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-
-    def _run_one(self, config: DictConfig, started: bool) -> JobReturn:
-        """As the basic launcher runs a job; `started`: its on_job_start was called already."""
-        assert self.hydra_context is not None and self.config is not None
-        assert self.task_function is not None
-        context = self.hydra_context
-        if started:
-            context = HydraContext(context.config_loader, SkipJobStart(context.callbacks))
-        ret = run_job(
-            hydra_context=context,
-            task_function=self.task_function,
-            config=config,
-            job_dir_key="hydra.sweep.dir",
-            job_subdir_key="hydra.sweep.subdir",
+            configure_log(hydra_logging, verbose)
+        # their on_job_start was called already
+        context = HydraContext(context.config_loader, SkipJobStart(context.callbacks))
+    returns = []
+    for config in configs:
+        returns.append(
+            run_job(
+                hydra_context=context,
+                task_function=task_function,
+                config=config,
+                job_dir_key="hydra.sweep.dir",
+                job_subdir_key="hydra.sweep.subdir",
+            )
         )
-        configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
-        return ret
+        configure_log(hydra_logging, verbose)
+    return returns
 
 
 def fit_stack(cfgs: list[DictConfig]) -> list[float]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import time
 from pathlib import Path
@@ -102,6 +103,17 @@ def _format(value: float) -> str:
 KEY = "regopt_epoch_rows"
 
 
+def rows_to_checkpoint(rows: list[dict[str, float]]) -> str:
+    """The rows as one JSON string: torch.save pays a Python call for every object it pickles, and
+    rows kept as dicts made each checkpoint cost O(epochs x columns) calls (a 200-epoch run's last
+    checkpoints, 12,000 of them). Floats keep their exact value (`repr`), NaN and inf included."""
+    return json.dumps(rows, default=float)
+
+
+def rows_from_checkpoint(saved: str) -> list[dict[str, float]]:
+    return [dict(row) for row in json.loads(saved)]
+
+
 class EpochRowsCheckpoint(Callback):
     """Keeps the EpochCSVLogger in step with the trainer: tells it the epoch being trained, puts
     the per-epoch rows (completed with the epoch's metrics not yet handed to the loggers) into each
@@ -127,11 +139,11 @@ class EpochRowsCheckpoint(Callback):
             rows.append({"epoch": trainer.current_epoch})
         pending = {k: float(v) for k, v in trainer.callback_metrics.items() if v.numel() == 1}
         rows[-1].update(pending)
-        checkpoint[KEY] = rows
+        checkpoint[KEY] = rows_to_checkpoint(rows)
 
     def on_load_checkpoint(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, checkpoint: dict[str, Any]
     ) -> None:
         record = self._record(trainer)
         if record is not None and KEY in checkpoint:
-            record.rows = [dict(row) for row in checkpoint[KEY]]
+            record.rows = rows_from_checkpoint(checkpoint[KEY])

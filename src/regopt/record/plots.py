@@ -50,7 +50,7 @@ def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path:
 def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> Any:
     """The figure of curves.png: loss, accuracy and gap panels against whole-number epochs."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import MaxNLocator
+    from matplotlib.ticker import LogFormatter, MaxNLocator
 
     panels = [
         name for name, series in SERIES.items() if any(column(rows, k)[0] for k, *_ in series)
@@ -68,7 +68,9 @@ def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> 
             if epochs:
                 ax.plot(epochs, values, style, label=label)
         if name == "loss" and all(v > 0 for k, *_ in SERIES["loss"] for v in column(rows, k)[1]):
-            ax.set_yscale("log")
+            ax.set_yscale("log")  # plain tick labels: mathtext's parser was a third of the figure
+            ax.yaxis.set_major_formatter(_plain_log_labels(LogFormatter)())
+            ax.yaxis.set_minor_formatter(_plain_log_labels(LogFormatter)(labelOnlyBase=False))
         if name == "gap":
             ax.axhline(0.0, color="grey", linewidth=0.8)
         if onset is not None:
@@ -80,6 +82,16 @@ def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> 
         ax.legend(fontsize=8)
     fig.suptitle(_title(summary), fontsize=10)
     return fig
+
+
+def _plain_log_labels(base: type) -> type:
+    """matplotlib's LogFormatter choosing which ticks to label, with labels as plain numbers."""
+
+    class PlainLogFormatter(base):  # type: ignore[misc, valid-type]
+        def __call__(self, x: float, pos: int | None = None) -> str:
+            return f"{x:g}" if super().__call__(x, pos) else ""
+
+    return PlainLogFormatter
 
 
 def _title(summary: dict[str, Any]) -> str:

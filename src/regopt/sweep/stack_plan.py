@@ -51,6 +51,9 @@ def check_settings(settings: dict[str, Any]) -> None:
 
     members, fraction = settings["max_members"], settings["memory_fraction"]
     cache = settings["cpu_cache_bytes"]
+    workers = settings.get("n_jobs", 1)
+    if not isinstance(workers, int) or workers < 1:
+        raise ConfigError(f"hydra.launcher.n_jobs={workers!r}: allowed: a whole number >= 1")
     if members < 1:
         raise ConfigError(f"hydra.launcher.max_members={members}: allowed: a whole number >= 1")
     if not 0 < fraction <= 1:
@@ -118,8 +121,11 @@ def budget_for(task: DictConfig, settings: dict[str, Any]) -> StackBudget:
         cache = None
     elif cache == "auto":
         cache = core_cache_bytes()
-    memory = int(available_memory(gpu) * float(settings["memory_fraction"]))
-    return StackBudget(int(settings["max_members"]), memory, None if cache is None else int(cache))
+    workers = int(settings.get("n_jobs", 1))
+    memory = int(available_memory(gpu) * float(settings["memory_fraction"]) / workers)
+    return StackBudget(
+        int(settings["max_members"]), memory, None if cache is None else int(cache), workers
+    )
 
 
 def numbers_text(numbers: list[int]) -> str:

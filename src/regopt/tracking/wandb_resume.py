@@ -26,6 +26,7 @@ from pytorch_lightning.utilities import rank_zero_only
 
 from regopt.record.atomic import write_text_atomic
 from regopt.record.epoch_csv import KEY as CHECKPOINT_ROWS
+from regopt.record.epoch_csv import rows_from_checkpoint
 from regopt.tracking.keys import EPOCH
 from regopt.tracking.offline_records import records
 
@@ -79,7 +80,8 @@ def checkpoint_rows(run_dir: Path) -> list[dict[str, float]]:
     checkpoint = torch.load(
         run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True
     )  # data, never code, as when resuming
-    return list(checkpoint.get(CHECKPOINT_ROWS) or [])
+    saved = checkpoint.get(CHECKPOINT_ROWS)
+    return rows_from_checkpoint(saved) if saved else []
 
 
 def backfill(run: Any, run_dir: Path, logged: dict[int, set[str]]) -> int:
