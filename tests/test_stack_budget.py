@@ -40,14 +40,15 @@ def test_memory_bounds_the_members_of_a_stack() -> None:
     assert stack_size(11 * MIB, 9, tight)[0] == 0
 
 
-def test_with_several_workers_every_worker_gets_a_stack_of_two_or_more() -> None:
+def test_with_several_workers_each_gets_two_stacks_of_two_or_more() -> None:
     two = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB, workers=2)
-    size, why = stack_size(mlp_bytes([32, 32]), 27, two)
-    assert size == 14 and "hydra.launcher.n_jobs=2" in why  # 14 + 13, one stack a worker
+    size, why = stack_size(mlp_bytes([32, 32]), 36, two)
+    assert size == 9 and "hydra.launcher.n_jobs=2" in why  # 4 stacks of 9, two a worker
+    assert stack_size(mlp_bytes([32, 32]), 27, two)[0] == 7  # 7 + 7 + 7 + 6
     assert stack_size(mlp_bytes([32, 32]), 3, two)[0] == 2
     many = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB, workers=8)
     assert stack_size(mlp_bytes([32, 32]), 4, many)[0] == 2  # never a stack of one
-    assert stack_size(mlp_bytes([32, 32]), 100, two)[0] == 32  # the cap still holds
+    assert stack_size(mlp_bytes([32, 32]), 200, two)[0] == 32  # the cap still holds
 
 
 def test_a_group_is_cut_into_even_consecutive_stacks() -> None:

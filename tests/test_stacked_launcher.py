@@ -87,7 +87,7 @@ def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(
     assert result.returncode == 0, result.stderr[-3000:]
     if workers == 1:
         assert "jobs 0-3 train as one stack of 4" in result.stdout
-    else:  # a stack for each worker process
+    else:  # two stacks for each worker process (of 2 members at least)
         assert "jobs 0-1 train as one stack of 2" in result.stdout
         assert "jobs 2-3 train as one stack of 2" in result.stdout
         assert "over 2 workers" in result.stdout

@@ -30,7 +30,7 @@ class StackBudget:
     max_members: int  # hydra.launcher.max_members
     memory_bytes: int  # what one stack may take: memory_fraction x the memory available now
     cpu_cache_bytes: int | None  # a CPU member above this runs in turn; None: no cost rule
-    workers: int = 1  # hydra.launcher.n_jobs: stacks trained at once, one per worker process
+    workers: int = 1  # hydra.launcher.n_jobs: worker processes, each training a stack at a time
 
 
 def mib(count: float) -> str:
@@ -47,7 +47,8 @@ def stack_size(per_member_bytes: float, jobs: int, budget: StackBudget) -> tuple
             f"set ({mib(per_member_bytes)}) exceeds hydra.launcher.cpu_cache_bytes ({mib(cache)})"
         )
     by_memory = int(budget.memory_bytes // max(per_member_bytes, 1.0))
-    per_worker = max(2, -(-jobs // max(budget.workers, 1)))  # every worker a stack, of 2 or more
+    units = 2 * budget.workers if budget.workers > 1 else 1  # two stacks a worker balance them
+    per_worker = max(2, -(-jobs // units))  # and never a stack of one
     size = min(jobs, budget.max_members, by_memory, per_worker)
     if size >= jobs:
         return size, None
@@ -57,7 +58,7 @@ def stack_size(per_member_bytes: float, jobs: int, budget: StackBudget) -> tuple
             f"{mib(budget.memory_bytes)} a stack may use (hydra.launcher.memory_fraction)"
         )
     if size == per_worker:
-        return size, f"hydra.launcher.n_jobs={budget.workers}: a stack for each worker"
+        return size, f"hydra.launcher.n_jobs={budget.workers}: two stacks for each worker"
     return size, f"hydra.launcher.max_members={budget.max_members}"
 
 
