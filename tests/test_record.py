@@ -119,6 +119,31 @@ def test_curves_have_whole_number_epoch_ticks() -> None:
         assert ticks and all(float(t).is_integer() for t in ticks), ticks
 
 
+def test_the_log_loss_axis_labels_its_ticks_in_plain_numbers() -> None:
+    """Within one decade and across two: labelled ticks read as their own values, no mathtext."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from regopt.record.plots import curves_figure
+
+    for low in (0.3, 0.005):  # 0.3-0.9: minor ticks only; 0.005-0.9: decades
+        rows = [{"epoch": e, "val/loss": 0.9 - (0.9 - low) * e / 9} for e in range(10)]
+        fig = curves_figure(rows, {"verdict": "x"})
+        FigureCanvasAgg(fig).draw()
+        ax = fig.axes[0]
+        assert ax.get_yscale() == "log"
+        ticks = ax.yaxis.get_major_ticks() + ax.yaxis.get_minor_ticks()
+        labelled = [
+            (t.get_loc(), t.label1.get_text())
+            for t in ticks
+            if t.label1.get_text() and t.label1.get_visible()
+        ]
+        shown = [(v, text) for v, text in labelled if low <= v <= 0.9]
+        assert shown, labelled
+        assert all(
+            "$" not in text and math.isclose(float(text), v, rel_tol=1e-6) for v, text in shown
+        )
+
+
 def test_a_stock_callbacks_metrics_reach_metrics_csv(tmp_path) -> None:
     """LearningRateMonitor writes straight to the loggers, with no epoch: its lr lands in the
     row of the epoch it was logged in (a step schedule halves it every 2 epochs)."""

@@ -1,6 +1,8 @@
 """`hydra/launcher=stacked`: a sweep's jobs that differ only in member keys (seed, optimiser,
 regularisers and their strengths, label noise, data seed) train as one stacked model in this
-process; every other job runs exactly as Hydra's basic launcher runs it.
+process (with `n_jobs` above 1, in that many joblib worker processes, a stack or a job at a time in
+each, as Hydra's joblib launcher runs jobs); every other job runs exactly as Hydra's basic launcher
+runs it.
 
 Every job, stacked or not, gets its own job dir numbered as Hydra numbers it, its `.hydra/` files,
 the callbacks' on_job_start and on_job_end, and a JobReturn with its own return value, all from

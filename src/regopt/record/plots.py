@@ -5,6 +5,7 @@ Drawn with matplotlib's object API on an Agg canvas: no pyplot, no global backen
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,7 +51,7 @@ def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path:
 def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> Any:
     """The figure of curves.png: loss, accuracy and gap panels against whole-number epochs."""
     from matplotlib.figure import Figure
-    from matplotlib.ticker import LogFormatter, MaxNLocator
+    from matplotlib.ticker import MaxNLocator
 
     panels = [
         name for name, series in SERIES.items() if any(column(rows, k)[0] for k, *_ in series)
@@ -69,8 +70,9 @@ def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> 
                 ax.plot(epochs, values, style, label=label)
         if name == "loss" and all(v > 0 for k, *_ in SERIES["loss"] for v in column(rows, k)[1]):
             ax.set_yscale("log")  # plain tick labels: mathtext's parser was a third of the figure
-            ax.yaxis.set_major_formatter(_plain_log_labels(LogFormatter)())
-            ax.yaxis.set_minor_formatter(_plain_log_labels(LogFormatter)(labelOnlyBase=False))
+            plain = plain_log_formatter()
+            ax.yaxis.set_major_formatter(plain())
+            ax.yaxis.set_minor_formatter(plain(labelOnlyBase=False))
         if name == "gap":
             ax.axhline(0.0, color="grey", linewidth=0.8)
         if onset is not None:
@@ -84,10 +86,13 @@ def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> 
     return fig
 
 
-def _plain_log_labels(base: type) -> type:
-    """matplotlib's LogFormatter choosing which ticks to label, with labels as plain numbers."""
+@functools.cache
+def plain_log_formatter() -> type:
+    """matplotlib's LogFormatter choosing which ticks to label, with labels as plain numbers
+    (a class made once matplotlib is imported: this module imports it only to draw)."""
+    from matplotlib.ticker import LogFormatter
 
-    class PlainLogFormatter(base):  # type: ignore[misc, valid-type]
+    class PlainLogFormatter(LogFormatter):
         def __call__(self, x: float, pos: int | None = None) -> str:
             return f"{x:g}" if super().__call__(x, pos) else ""
 
