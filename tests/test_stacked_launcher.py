@@ -201,3 +201,16 @@ def test_a_stack_the_engine_refuses_runs_its_jobs_one_by_one(tmp_path) -> None:
         ("end", 0),
         ("end", 1),
     ]
+
+
+def test_a_bad_launcher_setting_ends_the_sweep_in_one_line_without_a_resume_command(
+    tmp_path,
+) -> None:
+    """Resuming with the same command would be refused again: the error says what to change."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "hydra/launcher=stacked", "hydra.launcher.n_jobs=0", "seed=0,1"]
+    result = run_cli([*args, "logger=none", f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "config error: hydra.launcher.n_jobs=0" in result.stderr
+    assert "resume it with" not in result.stderr
+    assert "Traceback" not in result.stderr

@@ -43,6 +43,9 @@ def run_reporting_config_errors(app: Callable[[], Any]) -> None:
     try:
         app()
     except (ConfigError, ConfigCompositionException, OverrideParseException, ValidationError) as ex:
+        from regopt.sweep.progress import sweep_refused
+
+        sweep_refused()
         exit_on_config_error(ex)
     except Exception as ex:  # a failure outside the config check: one line too, with the cause
         if wants_traceback():

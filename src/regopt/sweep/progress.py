@@ -167,6 +167,14 @@ def sweep_total(hydra_cfg: DictConfig, sweep_dir: Path) -> int | None:
     return None
 
 
+def sweep_refused() -> None:
+    """The sweep ends on a config error (a launcher or sweeper setting): no resume command, since
+    the same command would be refused again; the error's one line says what to change."""
+    if _WATCH is not None:
+        _WATCH.stop()
+        _WATCH.finished = True
+
+
 class SweepProgress(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         global _WATCH
