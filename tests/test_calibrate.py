@@ -27,6 +27,7 @@ KEYS = {
     "label_smoothing": "smoothing",
     "mixup": "alpha",
     "max_norm": "bound",
+    "shift": "max_shift",
 }
 
 
