@@ -104,7 +104,7 @@ KEY = "regopt_epoch_rows"
 
 
 def rows_from_checkpoint(saved: str) -> list[dict[str, float]]:
-    return [dict(row) for row in json.loads(saved)]
+    return json.loads(saved)  # a list of fresh dicts: nothing else holds them
 
 
 class EpochRowsCheckpoint(Callback):
