@@ -9,10 +9,13 @@ the callbacks' on_job_start and on_job_end, and a JobReturn with its own return 
 Hydra's `run_job` (regopt.sweep.job_chain). Which jobs stack, and why the others
 do not: regopt.sweep.stack_plan, regopt.sweep.stacks (the grouping) and
 regopt.sweep.stack_budget (`max_members`, memory, the CPU cost rule). A stack the engine refuses
-before training (NotStackable) runs one job after another; the log says why. docs/scale.md.
+before training (NotStackable) runs one job after another; the log says why. Jobs are composed
+once per set of config-group choices (regopt.sweep.compose). docs/scale.md.
 """
 
 import logging
+import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +29,7 @@ from hydra.types import HydraContext, TaskFunction
 from joblib import Parallel, delayed
 from omegaconf import DictConfig, open_dict
 
+from regopt.sweep.compose import GroupedConfigLoader
 from regopt.sweep.job_chain import JobChain, SkipJobStart, Unstacked
 from regopt.sweep.stack_plan import check_settings, numbers_text, plan
 
@@ -76,6 +80,10 @@ class StackedLauncher(Launcher):
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
+        # the context is the sweeper's too: its check that each job composes shares the cache
+        loader = hydra_context.config_loader
+        if not isinstance(loader, GroupedConfigLoader):
+            hydra_context.config_loader = GroupedConfigLoader(loader)  # type: ignore[arg-type]
 
     def launch(
         self, job_overrides: Sequence[Sequence[str]], initial_job_idx: int
@@ -86,6 +94,8 @@ class StackedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         log.info(f"Launching {len(job_overrides)} jobs locally, stacked where they can be")
+        workers = int(self.settings["n_jobs"])
+        warming = start_workers(workers) if workers > 1 and len(job_overrides) > 1 else None
         configs = []
         for position, overrides in enumerate(job_overrides):
             idx = initial_job_idx + position
@@ -101,7 +111,8 @@ class StackedLauncher(Launcher):
             (self.hydra_context, self.task_function, [configs[p] for p in jobs], jobs)
             for jobs in units
         ]
-        workers = int(self.settings["n_jobs"])
+        if warming is not None:
+            warming.join()
         if workers == 1 or len(units) == 1:
             done = [run_unit(*unit, first=initial_job_idx) for unit in work]
         else:
@@ -117,6 +128,30 @@ class StackedLauncher(Launcher):
             for p, ret in zip(jobs, rets, strict=True)
         }
         return [returns[position] for position in range(len(configs))]
+
+
+def start_workers(workers: int) -> threading.Thread:
+    """The joblib worker processes, started now and importing the training code (about 5 s)
+    while this process composes and plans the launch; the launch's own `Parallel` then finds
+    them running (joblib keeps one reusable loky executor per process)."""
+
+    def warm() -> None:
+        try:
+            Parallel(n_jobs=workers, backend="loky")(
+                delayed(import_engine)() for _ in range(workers)
+            )
+        except Exception as error:  # noqa: BLE001 - the launch starts its workers itself then
+            log.debug(f"stacked: the workers did not start early: {error}")
+
+    thread = threading.Thread(target=warm, name="regopt-stacked-workers", daemon=True)
+    thread.start()
+    return thread
+
+
+def import_engine() -> int:
+    import regopt.stacked.engine  # noqa: F401 - the import is the work
+
+    return os.getpid()
 
 
 def run_unit_in_worker(
