@@ -44,7 +44,8 @@ def column(rows: Sequence[dict[str, float]], key: str) -> tuple[list[int], list[
 def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path: Path) -> Path:
     fig = curves_figure(rows, summary)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+    # zlib level 1: the PNG encoded in about 0.015 s instead of 0.021 s (level 6), 8% larger
+    fig.savefig(path, dpi=100, pil_kwargs={"compress_level": 1})
     return path
 
 
@@ -53,9 +54,8 @@ def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> 
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    panels = [
-        name for name, series in SERIES.items() if any(column(rows, k)[0] for k, *_ in series)
-    ]
+    columns = {key: column(rows, key) for series in SERIES.values() for key, *_ in series}
+    panels = [name for name, series in SERIES.items() if any(columns[k][0] for k, *_ in series)]
     panels = panels or ["loss"]
     fig = Figure(
         figsize=(5.2 * len(panels), 4.2)
@@ -65,10 +65,10 @@ def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> 
     onset = summary.get("onset_epoch")
     for ax, name in zip(axes, panels, strict=True):
         for key, label, style in SERIES[name]:
-            epochs, values = column(rows, key)
+            epochs, values = columns[key]
             if epochs:
                 ax.plot(epochs, values, style, label=label)
-        if name == "loss" and all(v > 0 for k, *_ in SERIES["loss"] for v in column(rows, k)[1]):
+        if name == "loss" and all(v > 0 for k, *_ in SERIES["loss"] for v in columns[k][1]):
             ax.set_yscale("log")  # plain tick labels: mathtext's parser was a third of the figure
             plain = plain_log_formatter()
             ax.yaxis.set_major_formatter(plain())
