@@ -14,8 +14,10 @@ member larger than `cpu_cache_bytes` runs in turn; on a GPU only the memory boun
 
 A stack's own working set is bounded too, at STACK_CACHES x `cpu_cache_bytes` (8 MiB with a 1 MiB
 L2): the lr x weight-decay grid of 36 AdamW jobs at width 128 (about 0.7 MiB a member), 50 epochs,
-in one process, took 44 s in stacks of 9 (6.4 MiB), 54 s in stacks of 12 (8.5 MiB), 53 and 58 s in
-stacks of 18, and 50 s in stacks of 4; at width 32 (0.14 MiB) stacks of 18 beat stacks of 9.
+in one process, took 44, 51 and 51 s in stacks of 9 (6.4 MiB; one more run, 72 s, on a disturbed
+machine), 54 s in stacks of 12 (8.5 MiB), 53, 56 and 58 s in stacks of 18, and 50 s in stacks of 4;
+the system time halved in stacks of 9 (3.2-3.8 s against 7.5-7.6 s). At width 32 (0.14 MiB a
+member) stacks of 18 (2.5 MiB) took 38 s and stacks of 9 took 44 s.
 
 Pure decisions (`stack_size`, `split_evenly`) apart from the two facts read from the machine
 (`available_memory`, `core_cache_bytes`).
