@@ -25,17 +25,6 @@ def test_on_a_cpu_small_members_stack_and_members_larger_than_the_cache_run_in_t
     assert "slower than running them in turn" in why and "cpu_cache_bytes" in why
 
 
-def test_on_a_cpu_a_stacks_working_set_stays_within_eight_caches() -> None:
-    cpu = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB)
-    member = mlp_bytes([128, 128])  # about 0.5 MiB: a member that fits one cache
-    assert member < MIB
-    size, why = stack_size(member, 36, cpu)
-    assert size == int(8 * MIB // member) and size * member <= 8 * MIB < (size + 1) * member
-    assert "8 x hydra.launcher.cpu_cache_bytes (8.0 MiB)" in why
-    assert stack_size(0.9 * MIB, 36, cpu)[0] == 8  # 8 x 0.9 MiB fit, 9 do not
-    assert stack_size(0.99 * MIB, 2, cpu) == (2, None)  # a group of two still stacks
-
-
 def test_on_a_gpu_only_the_memory_and_the_cap_bound_a_stack() -> None:
     gpu = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=None)
     assert stack_size(mlp_bytes([512, 512]), 27, gpu) == (27, None)

@@ -12,13 +12,6 @@ K times the bytes through the cache: at width 512 (about 6.5 MiB an Adam member,
 L2 cache) the stack ran at 0.61x. So on a CPU a
 member larger than `cpu_cache_bytes` runs in turn; on a GPU only the memory bounds a stack.
 
-A stack's own working set is bounded too, at STACK_CACHES x `cpu_cache_bytes` (8 MiB with a 1 MiB
-L2): the lr x weight-decay grid of 36 AdamW jobs at width 128 (about 0.7 MiB a member), 50 epochs,
-in one process, took 44, 51 and 51 s in stacks of 9 (6.4 MiB; one more run, 72 s, on a disturbed
-machine), 54 s in stacks of 12 (8.5 MiB), 53, 56 and 58 s in stacks of 18, and 50 s in stacks of 4;
-the system time halved in stacks of 9 (3.2-3.8 s against 7.5-7.6 s). At width 32 (0.14 MiB a
-member) stacks of 18 (2.5 MiB) took 38 s and stacks of 9 took 44 s.
-
 Pure decisions (`stack_size`, `split_evenly`) apart from the two facts read from the machine
 (`available_memory`, `core_cache_bytes`).
 """
@@ -30,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 FALLBACK_CACHE_BYTES = 1 << 20  # when the machine does not say (1 MiB, a common L2 per core)
-STACK_CACHES = 8  # a CPU stack's working set: at most this many times cpu_cache_bytes
 
 
 @dataclass(frozen=True)
@@ -55,10 +47,9 @@ def stack_size(per_member_bytes: float, jobs: int, budget: StackBudget) -> tuple
             f"set ({mib(per_member_bytes)}) exceeds hydra.launcher.cpu_cache_bytes ({mib(cache)})"
         )
     by_memory = int(budget.memory_bytes // max(per_member_bytes, 1.0))
-    by_cache = jobs if cache is None else max(2, int(STACK_CACHES * cache // per_member_bytes))
     units = 2 * budget.workers if budget.workers > 1 else 1  # two stacks a worker balance them
     per_worker = max(2, -(-jobs // units))  # and never a stack of one
-    size = min(jobs, budget.max_members, by_memory, per_worker, by_cache)
+    size = min(jobs, budget.max_members, by_memory, per_worker)
     if size >= jobs:
         return size, None
     if size == by_memory:
@@ -68,13 +59,6 @@ def stack_size(per_member_bytes: float, jobs: int, budget: StackBudget) -> tuple
         )
     if size == per_worker:
         return size, f"hydra.launcher.n_jobs={budget.workers}: two stacks for each worker"
-    if size == by_cache:
-        assert cache is not None
-        return size, (
-            f"a CPU stack's working set is kept within {STACK_CACHES} x "
-            f"hydra.launcher.cpu_cache_bytes ({mib(STACK_CACHES * cache)}): "
-            f"{size} members of {mib(per_member_bytes)}"
-        )
     return size, f"hydra.launcher.max_members={budget.max_members}"
 
 
