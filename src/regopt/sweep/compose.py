@@ -51,8 +51,9 @@ class GroupedConfigLoader:
         hydra_overrides = list(OmegaConf.to_container(master_config.hydra.overrides.hydra))
         parsed = self._parser.parse_overrides([*hydra_overrides, *sweep_overrides])
         repo = self._repository(master_config, parsed)
-        values = [o for o in parsed if is_value_change(o, repo)]
-        shared = [o.input_line for o in parsed[len(hydra_overrides) :] if o not in values]
+        job = parsed[len(hydra_overrides) :]
+        values = [o for o in job if is_value_change(o, repo)]
+        shared = [o.input_line for o in job if not is_value_change(o, repo)]
         key = tuple(shared)
         try:
             if key not in self._composed:
@@ -79,10 +80,7 @@ class GroupedConfigLoader:
         hydra = tuple(o.input_line for o in parsed if o.is_hydra_override())
         if hydra not in self._groups:
             name = master_config.hydra.job.config_name
-            hydra_parsed = [o for o in parsed if o.is_hydra_override()]
-            _, repo = self.loader._parse_overrides_and_create_caching_repo(
-                name, [o.input_line for o in hydra_parsed]
-            )
+            _, repo = self.loader._parse_overrides_and_create_caching_repo(name, list(hydra))
             self._groups[hydra] = repo
         return self._groups[hydra]
 
