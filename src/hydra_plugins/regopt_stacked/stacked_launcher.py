@@ -14,7 +14,6 @@ once per set of config-group choices (regopt.sweep.compose). docs/scale.md.
 """
 
 import logging
-import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -148,10 +147,8 @@ def start_workers(workers: int) -> threading.Thread:
     return thread
 
 
-def import_engine() -> int:
+def import_engine() -> None:
     import regopt.stacked.engine  # noqa: F401 - the import is the work
-
-    return os.getpid()
 
 
 def run_unit_in_worker(

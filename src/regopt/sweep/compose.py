@@ -51,9 +51,13 @@ class GroupedConfigLoader:
         hydra_overrides = list(OmegaConf.to_container(master_config.hydra.overrides.hydra))
         parsed = self._parser.parse_overrides([*hydra_overrides, *sweep_overrides])
         repo = self._repository(master_config, parsed)
-        job = parsed[len(hydra_overrides) :]
-        values = [o for o in job if is_value_change(o, repo)]
-        shared = [o.input_line for o in job if not is_value_change(o, repo)]
+        values: list[Override] = []
+        shared: list[str] = []
+        for override in parsed[len(hydra_overrides) :]:
+            if is_value_change(override, repo):
+                values.append(override)
+            else:
+                shared.append(override.input_line)
         key = tuple(shared)
         try:
             if key not in self._composed:
