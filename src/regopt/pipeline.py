@@ -42,6 +42,7 @@ from regopt.scale import (
     slurm_tasks,
 )
 from regopt.settings import RunSettings
+from regopt.stack_room import with_room
 from regopt.tracking.wandb_logger import finish_wandb
 
 log = logging.getLogger("regopt")
@@ -171,8 +172,12 @@ def fit(cfg: DictConfig, output_dir: Path) -> dict[str, Any] | None:
         trainer.loggers = [record]
     try:
         # weights_only: a checkpoint is data, never code (a crafted pickle is refused)
-        trainer.fit(
-            job.module, datamodule=job.datamodule, ckpt_path=job.checkpoint, weights_only=True
+        with_room(  # regopt.stack_room: no frame-stack chunk mapped and freed at every step
+            trainer.fit,
+            job.module,
+            datamodule=job.datamodule,
+            ckpt_path=job.checkpoint,
+            weights_only=True,
         )
     except Diverged as diverged:  # RunRecord has recorded it: a result, not a crash
         log.warning(f"run diverged: {diverged}; the record ends with the last good epoch")

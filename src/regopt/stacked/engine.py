@@ -23,6 +23,7 @@ from regopt.build import build_trainer
 from regopt.divergence import Diverged
 from regopt.pipeline import assemble, report
 from regopt.record.run_dir import status_of
+from regopt.stack_room import with_room
 from regopt.stacked.check import NotStackable, check_stackable
 from regopt.stacked.hooks import MemberCallbacks, interrupt_member
 from regopt.stacked.member import Member
@@ -95,7 +96,7 @@ def _fit(cfg: DictConfig, members: list[Member]) -> list[float]:
     for member in members:
         member.attach(trainer)
     try:
-        trainer.fit(stacked)
+        with_room(trainer.fit, stacked)  # deep in Hydra's nested run_job calls: regopt.stack_room
     except Diverged as diverged:  # the last members diverged at the same step
         log.warning(f"stack ended: {diverged}")
     except Exception as error:  # noqa: BLE001 - every member's record says so; the sweep goes on
