@@ -55,6 +55,16 @@ def timed(command: list[str], env: dict | None = None) -> tuple[float, float, st
     return wall, usage.ru_maxrss / 1024, stdout
 
 
+def machine_cpu_seconds() -> float | None:
+    """User + system seconds all CPUs have spent since boot (/proc/stat), or None off Linux."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system = (int(value) for value in fields[:3])
+    return (user + nice + system) / os.sysconf("SC_CLK_TCK")
+
+
 def run_child(command: list[str], env: dict | None = None) -> tuple[float, Any, str]:
     """Wall seconds, the kernel's resource usage of the child (CPU seconds, peak RSS) and its
     stdout; raises with its stderr when it fails."""

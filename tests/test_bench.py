@@ -104,4 +104,4 @@ def test_bench_sweep_quick_runs_one_grid_under_every_launcher(tmp_path) -> None:
     # one stack of the 4 jobs; on two workers, two stacks of 2
     assert [row[8].strip() for row in rows] == ["0", "0", "4", "4"]
     assert all(float(row[10]) < 1e-4 for row in rows[2:])  # each stacked job ends as its basic run
-    assert all(float(row[6]) > 0 for row in rows)  # the sweep's own CPU seconds
+    assert all(float(row[6]) > 0 for row in rows)  # the CPU seconds of the sweep

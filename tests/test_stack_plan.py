@@ -13,7 +13,7 @@ from omegaconf import open_dict
 
 from conftest import CONF
 from regopt.config.resolvers import register_resolvers
-from regopt.sweep.stack_plan import check_settings, plan
+from regopt.sweep.stack_plan import check_settings, plan, worker_count
 
 SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_cache_bytes": 1 << 20}
 
@@ -86,7 +86,51 @@ def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
 
     check_settings(SETTINGS)
     check_settings({**SETTINGS, "cpu_cache_bytes": None})
-    bad = [("max_members", 0), ("memory_fraction", 1.5), ("cpu_cache_bytes", "big"), ("n_jobs", 0)]
+    check_settings({**SETTINGS, "n_jobs": "auto"})
+    bad = [
+        ("max_members", 0),
+        ("memory_fraction", 1.5),
+        ("cpu_cache_bytes", "big"),
+        ("n_jobs", 0),
+        ("n_jobs", "all"),
+    ]
     for key, value in bad:
         with pytest.raises(ConfigError, match=f"hydra.launcher.{key}="):
             check_settings({**SETTINGS, key: value})
+
+
+def test_auto_workers_are_one_per_usable_cpu_on_the_cpu_and_one_on_an_accelerator(
+    monkeypatch,
+) -> None:
+    """`n_jobs: auto` against the process's CPU affinity (what SLURM and taskset set), capped by
+    the number of jobs; a set number is kept; a launch of one job has no workers."""
+    import os
+
+    from omegaconf import OmegaConf
+
+    import regopt.sweep.stack_budget as budget
+
+    def jobs(count: int, accelerator: str = "cpu") -> list:
+        return [OmegaConf.create({"trainer": {"accelerator": accelerator}}) for _ in range(count)]
+
+    cpus = len(os.sched_getaffinity(0))
+    assert worker_count("auto", jobs(64)) == min(cpus, 64)
+    monkeypatch.setattr(budget.os, "sched_getaffinity", lambda pid: set(range(6)))
+    assert worker_count("auto", jobs(36)) == 6
+    assert worker_count("auto", jobs(4)) == 4
+    assert worker_count("auto", jobs(1)) == 1
+    assert worker_count(3, jobs(36)) == 3
+    assert worker_count("auto", jobs(36, "gpu")) == 1
+    assert worker_count("auto", jobs(36, "mps")) == 1
+
+
+def test_auto_threads_share_the_cpus_among_auto_workers(monkeypatch) -> None:
+    from omegaconf import OmegaConf
+
+    import regopt.scale as scale
+
+    launcher = {"_target_": "hydra_plugins.regopt_stacked.stacked_launcher.StackedLauncher"}
+    for n_jobs, threads in (("auto", 1), (2, 4), (1, 8)):
+        hydra = OmegaConf.create({"launcher": {**launcher, "n_jobs": n_jobs}})
+        monkeypatch.setattr(scale, "_hydra", lambda hydra=hydra: hydra)
+        assert scale.threads_for_job("auto", cpu_count=8) == threads

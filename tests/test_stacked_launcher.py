@@ -214,3 +214,61 @@ def test_a_bad_launcher_setting_ends_the_sweep_in_one_line_without_a_resume_comm
     assert "config error: hydra.launcher.n_jobs=0" in result.stderr
     assert "resume it with" not in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def processes_with(marker: str) -> list[int]:
+    """Live processes whose environment holds `marker` (the test's own REGOPT_ROOT)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
+    """8 jobs in 4 stacks of 2 over 2 workers: SIGTERM to the sweep reaches the workers (forked
+    by the forkserver, not the sweep's children), the 4 running members record `interrupted`,
+    the other 2 stacks never start, the sweep prints how to resume it, and no worker is left."""
+    import signal
+    import time
+
+    sweep = tmp_path / "sweep"
+    args = [
+        "-m",
+        "hydra/launcher=stacked",
+        "hydra.launcher.n_jobs=2",
+        "optimizer=sgd,adam",
+        "seed=0,1,2,3",
+        "trainer.max_epochs=400",
+        "model.widths=[32,32]",
+        "logger=none",
+        "diagnostics=none",
+        f"hydra.sweep.dir={sweep}",
+    ]
+    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
+    command = [sys.executable, "-m", "regopt.train", *args]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    started = [sweep / str(job) / "checkpoints" / "last.ckpt" for job in range(4)]
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if all(path.is_file() for path in started):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0, err[-3000:]
+    for job in range(4):
+        summary = read_summary(sweep / str(job))
+        assert (summary["status"], summary["signal"]) == ("interrupted", "SIGTERM"), err[-3000:]
+    assert [p.name for p in job_dirs(sweep)] == ["0", "1", "2", "3"]
+    assert any(line.startswith("resume it with: ") for line in err.splitlines())
+    deadline = time.monotonic() + 30
+    while processes_with(str(tmp_path)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert processes_with(str(tmp_path)) == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shlex
 import signal
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
@@ -98,20 +98,43 @@ def child_pids() -> list[int]:
     return found
 
 
+_workers: list[tuple[Callable[[], Iterable[int]], Callable[[int], None]]] = []
+
+
+@contextmanager
+def signals_reach(
+    workers: Callable[[], Iterable[int]], stop: Callable[[int], None]
+) -> Iterator[None]:
+    """While inside, SweepStop passes Ctrl-C and SIGTERM on to these processes too (a launcher's
+    own workers, which need not be this process's children: the stacked launcher's are forked by
+    a forkserver) and calls `stop` with the signal, so the launcher starts nothing more."""
+    entry = (workers, stop)
+    _workers.append(entry)
+    try:
+        yield
+    finally:
+        _workers.remove(entry)
+
+
 class SweepStop:
     """Ctrl-C or SIGTERM in the process that runs a sweep whose jobs run in child processes
     (joblib, submitit): the signal is passed on to them, so each job records `interrupted`
     before the launcher ends (joblib would kill its workers with SIGKILL, leaving them
-    `running`); the sweep then stops on its jobs' exits. When the jobs run here (the basic and
-    stacked launchers: their other children are helpers, W&B's service), with no child, or at a
-    second signal, it raises Interrupted."""
+    `running`), and to a launcher's workers (`signals_reach`); the sweep then stops on its jobs'
+    exits. When the jobs run here (the basic and stacked launchers: their other children are
+    helpers, W&B's service), with no worker, or at a second signal, it raises Interrupted."""
 
     def __init__(self, jobs_elsewhere: bool) -> None:
         self.jobs_elsewhere = jobs_elsewhere
         self.forwarded = False
 
     def __call__(self, signum: int, frame: FrameType | None) -> None:
-        children = child_pids() if self.jobs_elsewhere and not self.forwarded else []
+        children = []
+        if not self.forwarded:
+            children = child_pids() if self.jobs_elsewhere else []
+            for workers, stop in _workers:
+                children += list(workers())
+                stop(signum)
         if not children:
             raise_interrupted(signum, frame)
             return

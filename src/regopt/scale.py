@@ -40,8 +40,8 @@ def threads_for_job(setting: int | str | None, cpu_count: int | None = None) -> 
     hydra = _hydra()
     launcher = hydra.launcher if hydra is not None else {}
     concurrent = 1
-    if "n_jobs" in launcher:  # joblib, or the stacked launcher's workers
-        n_jobs = int(launcher.n_jobs)
+    if "n_jobs" in launcher:  # joblib, or the stacked launcher's workers (auto: one per CPU)
+        n_jobs = -1 if launcher.n_jobs == "auto" else int(launcher.n_jobs)
         concurrent = cpus if n_jobs < 0 else n_jobs
     elif launcher.get("cpus_per_task") or launcher.get("cpus_per_gpu"):  # submitit: per process
         return int(launcher.get("cpus_per_task") or launcher.cpus_per_gpu)

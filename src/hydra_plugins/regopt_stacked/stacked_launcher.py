@@ -1,8 +1,9 @@
 """`hydra/launcher=stacked`: a sweep's jobs that differ only in member keys (seed, optimiser,
-regularisers and their strengths, label noise, data seed) train as one stacked model in this
-process (with `n_jobs` above 1, in that many joblib worker processes, a stack or a job at a time in
-each, as Hydra's joblib launcher runs jobs); every other job runs exactly as Hydra's basic launcher
-runs it.
+regularisers and their strengths, label noise, data seed) train as one stacked model, in
+`n_jobs` worker processes (auto: one per CPU on a CPU, regopt.sweep.stack_plan.worker_count;
+forked with the training code imported, regopt.sweep.worker_pool), a stack or a job at a time in
+each, as Hydra's joblib launcher runs jobs; with one worker, in this process. Every other job runs
+exactly as Hydra's basic launcher runs it.
 
 Every job, stacked or not, gets its own job dir numbered as Hydra numbers it, its `.hydra/` files,
 the callbacks' on_job_start and on_job_end, and a JobReturn with its own return value, all from
@@ -14,7 +15,6 @@ once per set of config-group choices (regopt.sweep.compose). docs/scale.md.
 """
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,12 +25,12 @@ from hydra.core.singleton import Singleton
 from hydra.core.utils import JobReturn, configure_log, filter_overrides, run_job, setup_globals
 from hydra.plugins.launcher import Launcher
 from hydra.types import HydraContext, TaskFunction
-from joblib import Parallel, delayed
 from omegaconf import DictConfig, open_dict
 
 from regopt.sweep.compose import GroupedConfigLoader
 from regopt.sweep.job_chain import JobChain, SkipJobStart, Unstacked
-from regopt.sweep.stack_plan import check_settings, numbers_text, plan
+from regopt.sweep.stack_plan import check_settings, numbers_text, plan, worker_count
+from regopt.sweep.worker_pool import run_in_workers, worker_context
 
 log = logging.getLogger("regopt")
 
@@ -47,8 +47,9 @@ class StackedLauncherConf:
     # cache; null: stack whatever the size
     cpu_cache_bytes: Any = "auto"
     # worker processes, each training one stack (or one job) at a time, as the joblib launcher's
-    # n_jobs; `threads: auto` gives each job the CPUs divided by n_jobs
-    n_jobs: int = 1
+    # n_jobs; auto: one per CPU the process may use when the jobs train on the CPU, one when they
+    # train on an accelerator; `threads: auto` gives each job the CPUs divided by n_jobs
+    n_jobs: Any = "auto"
 
 
 ConfigStore.instance().store(
@@ -62,7 +63,7 @@ class StackedLauncher(Launcher):
         max_members: int = 32,
         memory_fraction: float = 0.5,
         cpu_cache_bytes: Any = "auto",
-        n_jobs: int = 1,
+        n_jobs: Any = "auto",
     ) -> None:
         super().__init__()
         self.settings = {
@@ -93,8 +94,6 @@ class StackedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         log.info(f"Launching {len(job_overrides)} jobs locally, stacked where they can be")
-        workers = int(self.settings["n_jobs"])
-        warming = start_workers(workers) if workers > 1 and len(job_overrides) > 1 else None
         configs = []
         for position, overrides in enumerate(job_overrides):
             idx = initial_job_idx + position
@@ -105,21 +104,22 @@ class StackedLauncher(Launcher):
                 config.hydra.job.id = idx
                 config.hydra.job.num = idx
             configs.append(config)
-        units = [unit.jobs for unit in plan(configs, self.settings, initial_job_idx)]
+        workers = worker_count(self.settings["n_jobs"], configs)
+        # the workers' server imports the training code while this process plans
+        context = worker_context() if workers > 1 else None
+        settings = {**self.settings, "n_jobs": workers}
+        units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
         work = [
             (self.hydra_context, self.task_function, [configs[p] for p in jobs], jobs)
             for jobs in units
         ]
-        if warming is not None:
-            warming.join()
         if workers == 1 or len(units) == 1:
             done = [run_unit(*unit, first=initial_job_idx) for unit in work]
         else:
             log.info(f"stacked: {len(units)} stacks and single jobs over {workers} workers")
             state = Singleton.get_state()
-            done = Parallel(n_jobs=workers, backend="loky")(
-                delayed(run_unit_in_worker)(*unit, initial_job_idx, state) for unit in work
-            )
+            tasks = [(*unit, initial_job_idx, state) for unit in work]
+            done = run_in_workers(run_unit_in_worker, tasks, workers, context)
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         returns = {
             p: ret
@@ -127,28 +127,6 @@ class StackedLauncher(Launcher):
             for p, ret in zip(jobs, rets, strict=True)
         }
         return [returns[position] for position in range(len(configs))]
-
-
-def start_workers(workers: int) -> threading.Thread:
-    """The joblib worker processes, started now and importing the training code (about 5 s)
-    while this process composes and plans the launch; the launch's own `Parallel` then finds
-    them running (joblib keeps one reusable loky executor per process)."""
-
-    def warm() -> None:
-        try:
-            Parallel(n_jobs=workers, backend="loky")(
-                delayed(import_engine)() for _ in range(workers)
-            )
-        except Exception as error:  # noqa: BLE001 - the launch starts its workers itself then
-            log.debug(f"stacked: the workers did not start early: {error}")
-
-    thread = threading.Thread(target=warm, name="regopt-stacked-workers", daemon=True)
-    thread.start()
-    return thread
-
-
-def import_engine() -> None:
-    import regopt.stacked.engine  # noqa: F401 - the import is the work
 
 
 def run_unit_in_worker(

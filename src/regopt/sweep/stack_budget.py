@@ -90,6 +90,14 @@ def available_memory(gpu: bool) -> int:
     return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, as SLURM and taskset set it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 def core_cache_bytes(cpu: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int:
     """One core's L2 cache (Linux sysfs), or 1 MiB where the machine does not say."""
     for index in sorted(cpu.glob("index*")):

@@ -28,6 +28,7 @@ from regopt.sweep.stack_budget import (
     core_cache_bytes,
     split_evenly,
     stack_size,
+    usable_cpus,
 )
 from regopt.sweep.stacks import differing_keys, group_jobs
 
@@ -52,8 +53,10 @@ def check_settings(settings: dict[str, Any]) -> None:
     members, fraction = settings["max_members"], settings["memory_fraction"]
     cache = settings["cpu_cache_bytes"]
     workers = settings.get("n_jobs", 1)
-    if not isinstance(workers, int) or workers < 1:
-        raise ConfigError(f"hydra.launcher.n_jobs={workers!r}: allowed: a whole number >= 1")
+    if workers != "auto" and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError(
+            f"hydra.launcher.n_jobs={workers!r}: allowed: auto or a whole number >= 1"
+        )
     if members < 1:
         raise ConfigError(f"hydra.launcher.max_members={members}: allowed: a whole number >= 1")
     if not 0 < fraction <= 1:
@@ -104,7 +107,10 @@ def fails_check(sweep_config: DictConfig, task: DictConfig) -> bool:
 
 
 def uses_gpu(task: DictConfig) -> bool:
-    accelerator = str(task.trainer.get("accelerator", "cpu"))
+    return accelerator_is_gpu(str(task.trainer.get("accelerator", "cpu")))
+
+
+def accelerator_is_gpu(accelerator: str) -> bool:
     if accelerator in ("gpu", "cuda"):
         return True
     if accelerator == "auto":
@@ -112,6 +118,23 @@ def uses_gpu(task: DictConfig) -> bool:
 
         return torch.cuda.is_available()
     return False
+
+
+def worker_count(setting: Any, sweep_configs: list[DictConfig]) -> int:
+    """Worker processes for a launch: `n_jobs` as set, or for `auto` one per CPU this process
+    may use when the jobs train on the CPU (a stack keeps one core busy) and one when the first
+    job trains on an accelerator (its stacks share the device); never more than the jobs."""
+    if len(sweep_configs) < 2:
+        return 1
+    if setting != "auto":
+        return int(setting)
+    try:
+        accelerator = OmegaConf.select(sweep_configs[0], "trainer.accelerator", default="cpu")
+    except OmegaConfBaseException:  # the plan says why this job runs on its own
+        accelerator = "cpu"
+    if str(accelerator) != "cpu" and (accelerator != "auto" or accelerator_is_gpu("auto")):
+        return 1
+    return max(1, min(usable_cpus(), len(sweep_configs)))
 
 
 def budget_for(task: DictConfig, settings: dict[str, Any]) -> StackBudget:
