@@ -49,6 +49,7 @@ def test_full_experiment_as_documented(tmp_path) -> None:
     assert "final weights compared" in result.stderr + result.stdout
 
 
+@pytest.mark.slow
 def test_sweep_records_which_pairs_matched(tmp_path) -> None:
     result = run_cli(["-m", "experiment=l2_vs_weight_decay", *SMALL], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import re
 
+import pytest
+
 from conftest import ROOT, read_metrics, read_summary, run_cli
 
 FILE_BLOCK = re.compile(r'```\w+ title="([^"]+)"\n(.*?)```', re.DOTALL)
@@ -15,6 +17,7 @@ def recipe_files() -> dict[str, str]:
     return dict(FILE_BLOCK.findall((ROOT / "docs" / "recipes.md").read_text()))
 
 
+@pytest.mark.slow
 def test_the_recipes_files_train_together_from_outside_regopt(tmp_path) -> None:
     files = recipe_files()
     assert {

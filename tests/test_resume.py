@@ -32,6 +32,7 @@ ARGS = [
 ]  # dropout: the random stream must resume too
 
 
+@pytest.mark.slow
 def test_sigkill_then_resume_gives_the_uninterrupted_metrics(tmp_path) -> None:
     straight, killed = tmp_path / "straight", tmp_path / "killed"
     result = run_cli([*ARGS, f"hydra.run.dir={straight}"], tmp_path)
