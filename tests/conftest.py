@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -135,6 +136,27 @@ def run_cli(args: list[str], root: Path, env: dict | None = None, timeout: float
         text=True,
         timeout=timeout,
     )
+
+
+def run_cli_then_sigterm(
+    args: list[str], root: Path, ready: Callable[[], bool], wait: float = 240
+) -> tuple[int, str]:
+    """Start `regopt-train`, send it SIGTERM once `ready()` holds (or after `wait` seconds),
+    and return its exit code and stderr."""
+    import signal
+    import time
+
+    env = {**os.environ, "REGOPT_ROOT": str(root)}
+    command = [sys.executable, "-m", "regopt.train", *args]
+    proc = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    return proc.returncode, err
 
 
 @pytest.fixture

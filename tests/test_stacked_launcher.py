@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, read_metrics, read_summary, run_cli
+from conftest import ROOT, read_metrics, read_summary, run_cli, run_cli_then_sigterm
 
 # A Hydra callback that writes one line per job event: what Hydra hands every callback.
 EVENTS = """
@@ -233,7 +233,6 @@ def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
     """8 jobs in 4 stacks of 2 over 2 workers: SIGTERM to the sweep reaches the workers (forked
     by the forkserver, not the sweep's children), the 4 running members record `interrupted`,
     the other 2 stacks never start, the sweep prints how to resume it, and no worker is left."""
-    import signal
     import time
 
     sweep = tmp_path / "sweep"
@@ -249,20 +248,11 @@ def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
         "diagnostics=none",
         f"hydra.sweep.dir={sweep}",
     ]
-    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
-    command = [sys.executable, "-m", "regopt.train", *args]
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
     started = [sweep / str(job) / "checkpoints" / "last.ckpt" for job in range(4)]
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None:
-        if all(path.is_file() for path in started):
-            break
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0, err[-3000:]
+    returncode, err = run_cli_then_sigterm(
+        args, tmp_path, lambda: all(path.is_file() for path in started)
+    )
+    assert returncode != 0, err[-3000:]
     for job in range(4):
         summary = read_summary(sweep / str(job))
         assert (summary["status"], summary["signal"]) == ("interrupted", "SIGTERM"), err[-3000:]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, read_metrics, read_summary, run_cli
+from conftest import ROOT, read_metrics, read_summary, run_cli, run_cli_then_sigterm
 
 
 def sweep_jobs(root: Path) -> list[Path]:
@@ -382,18 +382,9 @@ def test_a_stopped_sweep_says_how_to_resume_and_its_report_lists_jobs_never_star
         "diagnostics=none",
         f"hydra.sweep.dir={sweep}",
     ]
-    env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
-    command = [sys.executable, "-m", "regopt.train", *args]
-    proc = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
     last = sweep / "0" / "checkpoints" / "last.ckpt"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline and proc.poll() is None and not last.is_file():
-        time.sleep(0.05)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
-    assert proc.returncode != 0
+    returncode, err = run_cli_then_sigterm(args, tmp_path, last.is_file)
+    assert returncode != 0
     summary = read_summary(sweep / "0")
     assert summary["status"] == "interrupted" and summary["signal"] == "SIGTERM", err[-3000:]
     assert not (sweep / "1").exists()
