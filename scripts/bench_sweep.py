@@ -90,9 +90,8 @@ def run_sweep(
     stacked = sum(int(n) for n in STACK_LINE.findall(stdout))
     # the machine's CPU time: the stacked launcher's workers are forked by a server process,
     # whose time the kernel's account of the sweep's own process does not include
-    cpu = after - before if before is not None and after is not None else None
-    if cpu is None:
-        cpu = usage.ru_utime + usage.ru_stime
+    known = before is not None and after is not None
+    cpu = after - before if known else usage.ru_utime + usage.ru_stime
     return {"wall": wall, "cpu": cpu, "jobs": jobs, "stacked": stacked}
 
 

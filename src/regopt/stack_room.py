@@ -6,8 +6,8 @@ frame in it returns (python/cpython#142183; 3.14 and later 3.13 releases keep on
 A loop whose calls go back and forth across a chunk's edge then maps a fresh chunk, touches its
 pages and unmaps it again on every pass. A stacked sweep trains deep inside Hydra's nested
 `run_job` calls (regopt.sweep.job_chain), where Lightning's loop crossed such an edge: 135,000
-`mmap` calls and about a million page faults in the 36-job lr x weight-decay sweep, 5-8 s of system
-time of about 45 s (docs/benchmarks.md).
+`mmap` calls and about a million page faults in the 36-job lr x weight-decay sweep; with room, its
+system time fell from 6.5-7.1 s to 3.7-4.1 s (docs/benchmarks.md).
 
 CPython makes a new chunk at least as large as the frame that needs it. So `with_room` calls
 through a function whose frame is about 130 KiB (its unused local variables): that frame starts a
