@@ -10,16 +10,16 @@ stream its separate run starts from; the stack then trains them together
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 from pathlib import Path
 
 import torch
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig
 
 from regopt.build import build_trainer
+from regopt.config.task import resolved_task
 from regopt.divergence import Diverged
 from regopt.pipeline import assemble, report
 from regopt.record.run_dir import status_of
@@ -72,14 +72,10 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
 def job_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig | None]:
     """The job's config, resolved (under its own Hydra runtime config, when it has one), and
     that runtime config."""
-    hydra = None
-    if "hydra" in cfg:
-        hydra = cfg
-        HydraConfig.instance().set_config(cfg)
-        cfg = copy.deepcopy(cfg)
-        with open_dict(cfg):
-            del cfg["hydra"]
-    return OmegaConf.create(OmegaConf.to_container(cfg, resolve=True)), hydra
+    if "hydra" not in cfg:
+        return resolved_task(cfg), None
+    HydraConfig.instance().set_config(cfg)
+    return resolved_task(cfg), cfg
 
 
 def _fit(cfg: DictConfig, members: list[Member]) -> list[float]:
