@@ -153,6 +153,9 @@ def test_a_tiny_real_sweep_stacks_and_reports(tmp_path) -> None:
     # every job stacked: one stack, or one per worker (`n_jobs: auto` is a worker per CPU)
     sizes = re.findall(r"train as one stack of (\d+)", result.stderr + result.stdout)
     assert sizes and sum(map(int, sizes)) == 4, sizes
+    # each job's hydra.yaml records the workers that ran: one per stack here (at most the CPUs)
+    launcher = OmegaConf.load(sweep / "sgdw" / "0" / ".hydra" / "hydra.yaml").hydra.launcher
+    assert launcher.n_jobs == len(sizes), (launcher.n_jobs, sizes)
     # the sweep's progress reads the interpolated override as typed, not resolved
     assert f"sweep: 4 jobs in {sweep / 'sgdw'}" in result.stderr
     cells = set()

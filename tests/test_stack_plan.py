@@ -13,7 +13,7 @@ from omegaconf import open_dict
 
 from conftest import CONF
 from regopt.config.resolvers import register_resolvers
-from regopt.sweep.stack_plan import check_settings, plan, worker_count
+from regopt.sweep.stack_plan import check_settings, plan, settle_workers, worker_count
 
 SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_cache_bytes": 1 << 20}
 
@@ -134,3 +134,34 @@ def test_auto_threads_share_the_cpus_among_auto_workers(monkeypatch) -> None:
         hydra = OmegaConf.create({"launcher": {**launcher, "n_jobs": n_jobs}})
         monkeypatch.setattr(scale, "_hydra", lambda hydra=hydra: hydra)
         assert scale.threads_for_job("auto", cpu_count=8) == threads
+
+
+def test_auto_workers_are_written_into_the_jobs_so_threads_divide_the_cpus_that_run(
+    monkeypatch,
+) -> None:
+    """4 jobs on 16 CPUs: auto gives 4 workers; planned as 2 stacks, 2 run, each job's
+    hydra.launcher.n_jobs says 2, and `threads: auto` gives each 8 threads (16 / 2). A set
+    n_jobs is left in the config as written; the pool is still never larger than the units."""
+    from omegaconf import OmegaConf
+
+    import regopt.scale as scale
+    import regopt.sweep.stack_budget as budget
+
+    monkeypatch.setattr(budget.os, "sched_getaffinity", lambda pid: set(range(16)))
+
+    def jobs(count: int, n_jobs: object) -> list:
+        node = {"trainer": {"accelerator": "cpu"}, "hydra": {"launcher": {"n_jobs": n_jobs}}}
+        return [OmegaConf.create(node) for _ in range(count)]
+
+    configs = jobs(4, "auto")
+    workers = worker_count("auto", configs)
+    assert workers == 4
+    assert settle_workers("auto", workers, 2, configs) == 2
+    assert [c.hydra.launcher.n_jobs for c in configs] == [2, 2, 2, 2]
+    monkeypatch.setattr(scale, "_hydra", lambda: configs[0].hydra)
+    assert scale.threads_for_job("auto", cpu_count=16) == 8
+
+    configs = jobs(4, 8)
+    assert settle_workers(8, worker_count(8, configs), 3, configs) == 3
+    assert [c.hydra.launcher.n_jobs for c in configs] == [8, 8, 8, 8]
+    assert settle_workers("auto", 1, 1, jobs(1, "auto")) == 1

@@ -29,7 +29,13 @@ from omegaconf import DictConfig, open_dict
 
 from regopt.sweep.compose import GroupedConfigLoader
 from regopt.sweep.job_chain import JobChain, SkipJobStart, Unstacked
-from regopt.sweep.stack_plan import check_settings, numbers_text, plan, worker_count
+from regopt.sweep.stack_plan import (
+    check_settings,
+    numbers_text,
+    plan,
+    settle_workers,
+    worker_count,
+)
 from regopt.sweep.worker_pool import run_in_workers, worker_context
 
 log = logging.getLogger("regopt")
@@ -109,11 +115,12 @@ class StackedLauncher(Launcher):
         context = worker_context() if workers > 1 else None
         settings = {**self.settings, "n_jobs": workers}
         units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
+        workers = settle_workers(self.settings["n_jobs"], workers, len(units), configs)
         work = [
             (self.hydra_context, self.task_function, [configs[p] for p in jobs], jobs)
             for jobs in units
         ]
-        if workers == 1 or len(units) == 1:
+        if workers == 1:
             done = [run_unit(*unit, first=initial_job_idx) for unit in work]
         else:
             log.info(f"stacked: {len(units)} stacks and single jobs over {workers} workers")

@@ -22,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict, read_write
 from omegaconf.errors import OmegaConfBaseException
 
+from regopt.config.task import resolved_task
 from regopt.sweep.stack_budget import (
     StackBudget,
     available_memory,
@@ -81,11 +82,7 @@ def job_config(sweep_config: DictConfig) -> DictConfig:
         with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
             config.hydra.runtime.output_dir = os.path.abspath(output_dir)
         HydraConfig.instance().set_config(config)
-        task = copy.deepcopy(config)
-        with read_write(task), open_dict(task):
-            del task["hydra"]
-        OmegaConf.resolve(task)
-        return task
+        return resolved_task(config)
     finally:
         HydraConfig.instance().cfg = previous
 
@@ -121,9 +118,10 @@ def accelerator_is_gpu(accelerator: str) -> bool:
 
 
 def worker_count(setting: Any, sweep_configs: list[DictConfig]) -> int:
-    """Worker processes for a launch: `n_jobs` as set, or for `auto` one per CPU this process
-    may use when the jobs train on the CPU (a stack keeps one core busy) and one when the first
-    job trains on an accelerator (its stacks share the device); never more than the jobs."""
+    """Worker processes for a launch's plan: `n_jobs` as set, or for `auto` one per CPU this
+    process may use when the jobs train on the CPU (a stack keeps one core busy) and one when the
+    first job trains on an accelerator (its stacks share the device), never more than the jobs.
+    settle_workers then caps either at the planned units."""
     if len(sweep_configs) < 2:
         return 1
     if setting != "auto":
@@ -135,6 +133,19 @@ def worker_count(setting: Any, sweep_configs: list[DictConfig]) -> int:
     if str(accelerator) != "cpu" and (accelerator != "auto" or accelerator_is_gpu("auto")):
         return 1
     return max(1, min(usable_cpus(), len(sweep_configs)))
+
+
+def settle_workers(setting: Any, workers: int, units: int, sweep_configs: list[DictConfig]) -> int:
+    """The workers the launch runs: `workers` (worker_count's), no more than its planned units.
+    Under `auto` the number is written into each job's `hydra.launcher.n_jobs`, so that each
+    job's hydra.yaml records it and `threads: auto` divides the CPUs among the workers that run
+    (regopt.scale: 4 workers for 4 jobs on 16 CPUs get 4 threads each, a GPU's one worker all)."""
+    workers = max(1, min(workers, units))
+    if setting == "auto":
+        for config in sweep_configs:
+            with read_write(config.hydra.launcher):
+                config.hydra.launcher.n_jobs = workers
+    return workers
 
 
 def budget_for(task: DictConfig, settings: dict[str, Any]) -> StackBudget:
