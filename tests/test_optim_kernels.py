@@ -33,7 +33,7 @@ def trained(model: torch.nn.Module, optimizer: torch.optim.Optimizer, steps: int
         x = torch.randn(16, 4, generator=generator, dtype=torch.float64)
         y = torch.randint(0, 3, (16,), generator=generator)
 
-        def closure() -> torch.Tensor:
+        def closure(x: torch.Tensor = x, y: torch.Tensor = y) -> torch.Tensor:
             optimizer.zero_grad()
             loss = torch.nn.functional.cross_entropy(model(x), y)
             loss.backward()
