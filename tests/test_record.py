@@ -165,3 +165,51 @@ def test_a_stock_callbacks_metrics_reach_metrics_csv(tmp_path) -> None:
     rows = read_metrics(tmp_path)
     lr = [row[next(k for k in row if k.startswith("lr-"))] for row in rows]
     assert lr == pytest.approx([0.01, 0.01, 0.005, 0.005, 0.0025])
+
+
+def test_a_redrawn_curves_figure_has_the_pixels_of_a_new_one(tmp_path) -> None:
+    """draw_curves redraws the figure of the run before with the same panels: after runs of
+    other lengths, limits, onsets and layouts, each curves.png is byte for byte the one drawn
+    alone in a fresh process's state (no figure kept)."""
+    import math
+
+    from regopt.record import plots
+
+    def rows(epochs: int, scale: float, regression: bool = False, negative: bool = False):
+        out = []
+        for e in range(epochs):
+            val = scale * (1.0 + 0.3 * math.sin(e)) / (e + 1) - (2.0 if negative else 0.0)
+            row = {"epoch": e, "train/loss_data": val * 0.8, "val/loss": val}
+            if regression:
+                row |= {"train/mae": 0.5 / (e + 1), "val/mae": 0.7 / (e + 1)}
+            else:
+                row |= {"train/acc": 1 - 0.5 / (e + 1), "train_eval/acc": 1 - 0.4 / (e + 1)}
+                row |= {"train_eval/loss": val * 0.7, "val/acc": 1 - 0.6 / (e + 1)}
+                row |= {"gap/loss": val * 0.3 + 0.05 * scale, "gap/acc": 0.2 / (e + 1)}
+            out.append(row)
+        return out
+
+    runs = [
+        (rows(50, 1.0), {"onset_epoch": 20, "seed": 0, "verdict": "overfits"}),
+        (rows(12, 30.0), {"onset_epoch": 3, "seed": 1, "verdict": "overfits"}),
+        (rows(50, 1.0), {"seed": 2, "verdict": "no overfitting"}),
+        (rows(7, 0.01, regression=True), {"seed": 3}),
+        (rows(30, 5.0), {"onset_epoch": 29, "seed": 4, "verdict": "overfits"}),
+        (rows(9, 1.0, negative=True), {"seed": 5}),  # a loss below 0: a linear loss axis
+        (rows(3, 2.0, regression=True), {"seed": 6}),
+        (rows(40, 0.2), {"seed": 7, "verdict": "no overfitting"}),
+    ]
+    plots._FIGURES.clear()
+    redrawn = []
+    for i, (r, s) in enumerate(runs):
+        redrawn.append(plots.draw_curves(r, s, tmp_path / f"{i}.png").read_bytes())
+        loss = plots._FIGURES[plots._layout(r, s)[1]].axes[0]  # this run's limits, not the last's
+        values = [row["val/loss"] for row in r]
+        assert loss.get_xlim()[0] <= 0 and loss.get_xlim()[1] >= r[-1]["epoch"]
+        assert loss.get_ylim()[0] <= min(values) and loss.get_ylim()[1] >= max(values)
+    assert len(plots._FIGURES) == 4  # with and without an onset, regression, a linear loss axis
+    for i, (r, s) in enumerate(runs):
+        plots._FIGURES.clear()
+        alone = plots.draw_curves(r, s, tmp_path / f"alone{i}.png").read_bytes()
+        assert redrawn[i] == alone, f"run {i}"
+    assert len(set(redrawn)) == len(runs)

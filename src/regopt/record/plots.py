@@ -41,8 +41,19 @@ def column(rows: Sequence[dict[str, float]], key: str) -> tuple[list[int], list[
     return [e for e, _ in points], [v for _, v in points]
 
 
+Layout = tuple[tuple[tuple[str, tuple[str, ...]], ...], bool, bool]
+_FIGURES: dict[Layout, Any] = {}  # one figure per layout, redrawn for each run of the process
+
+
 def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path: Path) -> Path:
-    fig = curves_figure(rows, summary)
+    """curves.png of a run. The figure of the run before with the same panels is redrawn with
+    this run's data: its ticks, labels and artists are made once (a stack's members, a basic
+    launcher's jobs), 0.11 s a figure against 0.17 s for a new one, the same pixels."""
+    columns, layout = _layout(rows, summary)
+    fig = _FIGURES.get(layout)
+    if fig is None:
+        fig = _FIGURES[layout] = _new_figure(layout)
+    _fill(fig, layout, columns, summary)
     path.parent.mkdir(parents=True, exist_ok=True)
     # zlib level 1: the PNG encoded in about 0.015 s instead of 0.021 s (level 6), 8% larger
     fig.savefig(path, dpi=100, pil_kwargs={"compress_level": 1})
@@ -50,40 +61,77 @@ def draw_curves(rows: Sequence[dict[str, float]], summary: dict[str, Any], path:
 
 
 def curves_figure(rows: Sequence[dict[str, float]], summary: dict[str, Any]) -> Any:
-    """The figure of curves.png: loss, accuracy and gap panels against whole-number epochs."""
+    """A new figure of curves.png: loss, accuracy and gap panels against whole-number epochs."""
+    columns, layout = _layout(rows, summary)
+    fig = _new_figure(layout)
+    _fill(fig, layout, columns, summary)
+    return fig
+
+
+def _layout(
+    rows: Sequence[dict[str, float]], summary: dict[str, Any]
+) -> tuple[dict[str, tuple[list[int], list[float]]], Layout]:
+    """The rows' columns, and what shapes the figure: each panel with the series it has, a log
+    loss axis (every loss positive), an onset line."""
+    columns = {key: column(rows, key) for series in SERIES.values() for key, *_ in series}
+    panels = tuple(
+        (name, tuple(key for key, *_ in series if columns[key][0]))
+        for name, series in SERIES.items()
+    )
+    panels = tuple((name, keys) for name, keys in panels if keys) or (("loss", ()),)
+    positive = all(v > 0 for k, *_ in SERIES["loss"] for v in columns[k][1])
+    log = positive and panels[0][0] == "loss"
+    return columns, (panels, log, summary.get("onset_epoch") is not None)
+
+
+def _new_figure(layout: Layout) -> Any:
     from matplotlib.figure import Figure
     from matplotlib.ticker import MaxNLocator
 
-    columns = {key: column(rows, key) for series in SERIES.values() for key, *_ in series}
-    panels = [name for name, series in SERIES.items() if any(columns[k][0] for k, *_ in series)]
-    panels = panels or ["loss"]
-    fig = Figure(
-        figsize=(5.2 * len(panels), 4.2)
-    )  # fixed margins: constrained layout doubles the cost
+    panels, log, onset = layout
+    fig = Figure(figsize=(5.2 * len(panels), 4.2))  # fixed margins: constrained layout: 2x cost
     fig.subplots_adjust(left=0.06 * 3 / len(panels), right=0.98, bottom=0.12, top=0.86, wspace=0.25)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
-    onset = summary.get("onset_epoch")
-    for ax, name in zip(axes, panels, strict=True):
+    for ax, (name, keys) in zip(axes, panels, strict=True):
         for key, label, style in SERIES[name]:
-            epochs, values = columns[key]
-            if epochs:
-                ax.plot(epochs, values, style, label=label)
-        if name == "loss" and all(v > 0 for k, *_ in SERIES["loss"] for v in columns[k][1]):
+            if key in keys:
+                ax.plot([], [], style, label=label, gid=key)
+        if name == "loss" and log:
             ax.set_yscale("log")  # plain tick labels: mathtext's parser was a third of the figure
             plain = plain_log_formatter()
             ax.yaxis.set_major_formatter(plain())
             ax.yaxis.set_minor_formatter(plain(labelOnlyBase=False))
         if name == "gap":
-            ax.axhline(0.0, color="grey", linewidth=0.8)
-        if onset is not None:
-            ax.axvline(onset, color="red", linewidth=1.0, alpha=0.7, label=f"onset (epoch {onset})")
+            ax.axhline(0.0, color="grey", linewidth=0.8)  # in the limits: the gap's reference
+        if onset:
+            ax.axvline(0, color="red", linewidth=1.0, alpha=0.7, gid="onset")
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(name, y=1.0)  # placed, not measured: auto-placement lays out every tick label
         ax.grid(alpha=0.3)
+    return fig
+
+
+def _fill(
+    fig: Any,
+    layout: Layout,
+    columns: dict[str, tuple[list[int], list[float]]],
+    summary: dict[str, Any],
+) -> None:
+    """This run's data, limits, legends and title on a figure of its layout."""
+    onset = summary.get("onset_epoch")
+    for ax in fig.axes:
+        for line in ax.get_lines():
+            key = line.get_gid()
+            if key == "onset":
+                line.set_xdata([onset, onset])
+                line.set_label(f"onset (epoch {onset})")
+            elif key is not None:
+                line.set_data(*columns[key])
+        ax.relim()
+        ax.autoscale_view()
         ax.legend(fontsize=8)
     fig.suptitle(_title(summary), fontsize=10)
-    return fig
 
 
 @functools.cache
