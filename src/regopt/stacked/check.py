@@ -1,11 +1,11 @@
 """Whether a group of job configs can share a stack, decided before anything trains.
 
 Members may differ only in their member keys (MEMBER_KEYS): each gets its own seed, optimiser,
-regularisers, label noise, data subset seed and run dir. Everything else (the model, the data's
-sizes, the trainer, the callbacks) is shared by the one model and the one Trainer of the stack,
-so a difference there is refused naming the key. A member's own run dir appears inside other
-values (the trainer's `default_root_dir`, the checkpoint dir, W&B's `save_dir`); it is compared
-as a placeholder.
+regularisers, label noise, data subset seed, Optuna trial and run dir. Everything else (the model,
+the data's sizes, the trainer, the callbacks) is shared by the one model and the one Trainer of the
+stack, so a difference there is refused naming the key. A member's own run dir appears inside other
+values (the trainer's `default_root_dir`, the checkpoint dir, W&B's `save_dir`); it is compared as a
+placeholder.
 """
 
 from __future__ import annotations
@@ -16,7 +16,15 @@ from typing import Any
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
-MEMBER_KEYS = ("seed", "optimizer", "regularizer", "data.label_noise", "data.seed", "paths")
+MEMBER_KEYS = (
+    "seed",
+    "optimizer",
+    "regularizer",
+    "data.label_noise",
+    "data.seed",
+    "hparams_search.trial",  # an Optuna batch's trials: each member reports to its own
+    "paths",
+)
 RUN_DIR = "<the member's run dir>"
 REFUSED_PRECISIONS = ("16-mixed", "16", 16)  # a gradient scaler steps one optimiser
 

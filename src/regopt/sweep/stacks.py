@@ -3,11 +3,12 @@ in which a stack's members may differ.
 
 A stack trains its members side by side in one model (regopt.stacked.engine), so they must share
 everything that shapes the computation: data set and split, model, trainer, callbacks, schedule of
-the epochs. What each member keeps for itself (`MEMBER_KEYS`, the engine's own list): its seed,
-its optimiser (choice and hyperparameters), its regularisers (choice and strengths), its label
-noise and data seed, and its own run dir (and every path derived from it). A regulariser at zero
-strength is no regulariser, so `regularizer=none`, `regularizer=l2` and `regularizer=dropout` are
-members of one stack, and `member_view` shows `l2` at weight 0 as `none`.
+the epochs. What each member keeps for itself (`MEMBER_KEYS`, the engine's own list): its seed, its
+optimiser (choice and hyperparameters), its regularisers (choice and strengths), its label noise and
+data seed, its Optuna trial (`hparams_search.trial`), and its own run dir (and every path derived
+from it). A regulariser at zero strength is no regulariser, so `regularizer=none`, `regularizer=l2`
+and `regularizer=dropout` are members of one stack, and `member_view` shows `l2` at weight 0 as
+`none`.
 
 Pure functions of the jobs' composed, resolved configs; light (no torch until a regulariser's
 class is asked for its strength).
