@@ -13,6 +13,7 @@ import sys
 import hydra
 from omegaconf import DictConfig
 
+import regopt.quick_exit  # noqa: F401 - registers the fast end of the process
 from regopt.config.cli_errors import CONFIG_DIR, run_reporting_config_errors
 from regopt.config.help import overrides_of, print_help, wants_help
 from regopt.config.resolvers import register_resolvers

@@ -25,7 +25,12 @@ from regopt.interrupt import Interrupted, signals_reach
 
 # what the workers need before their first step: the engine (torch, Lightning, regopt) and what
 # curves.png draws with; a module that does not import is left to the workers (forkserver skips it)
-PRELOAD = ("regopt.stacked.engine", "matplotlib.figure", "matplotlib.backends.backend_agg")
+PRELOAD = (
+    "regopt.quick_exit",  # first, so its handler runs last: the server ends in 0.1 s, not 1.2 s
+    "regopt.stacked.engine",
+    "matplotlib.figure",
+    "matplotlib.backends.backend_agg",
+)
 
 
 def worker_context() -> Any:
