@@ -112,7 +112,7 @@ class StackedLauncher(Launcher):
             configs.append(config)
         workers = worker_count(self.settings["n_jobs"], configs)
         # the workers' server imports the training code while this process plans
-        context = worker_context() if workers > 1 else None
+        context = worker_context(configs[0]) if workers > 1 else None
         settings = {**self.settings, "n_jobs": workers}
         units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
         workers = settle_workers(self.settings["n_jobs"], workers, len(units), configs)

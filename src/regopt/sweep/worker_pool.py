@@ -23,27 +23,43 @@ from typing import Any
 
 from regopt.interrupt import Interrupted, signals_reach
 
-# what the workers need before their first step: the engine (torch, Lightning, regopt) and what
-# curves.png draws with; a module that does not import is left to the workers (forkserver skips it)
-PRELOAD = (
-    "regopt.quick_exit",  # first, so its handler runs last: the server ends in 0.1 s, not 1.2 s
-    "regopt.stacked.engine",
-    "matplotlib.figure",
-    "matplotlib.backends.backend_agg",
-)
+# what the workers need before their first step, done once in the server (regopt.sweep.server); a
+# module that does not import is left to the workers (the forkserver skips it)
+PRELOAD = ("regopt.sweep.server",)
 
 
-def worker_context() -> Any:
+def worker_context(config: Any = None) -> Any:
     """The workers' start method: the forkserver, its server started now (once per process)
-    importing PRELOAD, where the platform has one; else None (loky's own)."""
+    importing PRELOAD (regopt.sweep.server) and the modules of `config`'s data and model
+    classes, where the platform has one; else None (loky's own)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return None
     from multiprocessing import forkserver
 
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(list(PRELOAD))  # no effect once a server runs: it is reused
+    preload = [*PRELOAD, *target_modules(config)]
+    context.set_forkserver_preload(preload)  # no effect once a server runs: it is reused
     forkserver.ensure_running()  # starts the server and returns: the imports run beside us
     return context
+
+
+def target_modules(config: Any) -> list[str]:
+    """The modules of a job's data and model classes (their `_target_`s): what they import
+    (scikit-learn for the digits, 0.3 s) is otherwise each worker's cost in its first job."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    modules: list[str] = []
+    if config is None:
+        return modules
+    for key in ("data", "model"):
+        try:
+            target = OmegaConf.select(config, f"{key}._target_", default=None)
+        except OmegaConfBaseException:  # the plan says why this job runs on its own
+            continue
+        if isinstance(target, str) and "." in target:
+            modules.append(target.rsplit(".", 1)[0])
+    return modules
 
 
 def run_in_workers(
