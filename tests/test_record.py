@@ -213,3 +213,39 @@ def test_a_redrawn_curves_figure_has_the_pixels_of_a_new_one(tmp_path) -> None:
         alone = plots.draw_curves(r, s, tmp_path / f"alone{i}.png").read_bytes()
         assert redrawn[i] == alone, f"run {i}"
     assert len(set(redrawn)) == len(runs)
+
+
+def test_the_code_version_is_asked_of_git_once_per_process(tmp_path) -> None:
+    """A run records its repository's commit and whether tracked files differ from it. A
+    process asks once per directory (its code is what it imported): a file changed later shows
+    in the next process, not in this one's next job."""
+    import subprocess
+    import sys
+
+    from regopt.record.run_info import git_state
+
+    def git(*args: str) -> str:
+        command = ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args]
+        return subprocess.run(
+            command, cwd=tmp_path, check=True, capture_output=True, text=True
+        ).stdout
+
+    git("init", "-q")
+    (tmp_path / "code.py").write_text("x = 1\n")
+    git("add", "code.py")
+    git("commit", "-qm", "first")
+    commit = git("rev-parse", "HEAD").strip()
+    assert git_state(tmp_path) == {"commit": commit, "dirty": False}
+    (tmp_path / "code.py").write_text("x = 2\n")
+    assert git_state(tmp_path) == {"commit": commit, "dirty": False}  # asked once
+    fresh = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"from regopt.record.run_info import git_state; print(git_state({str(tmp_path)!r}))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert fresh.stdout.strip() == str({"commit": commit, "dirty": True})
