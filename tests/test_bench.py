@@ -59,6 +59,7 @@ def test_bench_runs_every_variant_on_the_same_work(tmp_path) -> None:
     assert "`regopt-train --help`" in out.read_text()
 
 
+@pytest.mark.slow
 def test_members_trained_at_once_end_where_their_own_runs_end() -> None:
     result = subprocess.run(
         [

@@ -24,6 +24,7 @@ def test_multirun_gives_each_job_its_own_dir_record_and_wandb_run(tmp_path) -> N
     assert runs[0][0].name.split("-")[-1] != runs[1][0].name.split("-")[-1]
 
 
+@pytest.mark.slow
 def test_two_runs_started_together_never_share_a_dir(tmp_path) -> None:
     env = {**os.environ, "REGOPT_ROOT": str(tmp_path)}
     args = [sys.executable, "-m", "regopt.train", "trainer.max_epochs=1", "logger=none"]

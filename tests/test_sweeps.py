@@ -377,7 +377,9 @@ def test_ddp_cpu_inside_a_multirun(launcher: str, tmp_path) -> None:
         assert [row["step"] for row in read_metrics(job)] == [5, 11]
 
 
-@pytest.mark.parametrize("launcher", ["basic", "parallel"])
+@pytest.mark.parametrize(
+    "launcher", ["basic", pytest.param("parallel", marks=pytest.mark.slow)]
+)  # parallel: make test-slow
 def test_a_sweep_shows_its_progress_and_its_end(launcher: str, tmp_path) -> None:
     sweep = tmp_path / "sweep"
     result = run_cli(
