@@ -116,7 +116,10 @@ def completed(result, root: Path) -> Path:
         "+trainer.profiler=simple",
         "+trainer.overfit_batches=1",
         "+optimizer.foreach=true",
-        "+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor",
+        pytest.param(  # make test-slow
+            "+callbacks.lr_monitor._target_=pytorch_lightning.callbacks.LearningRateMonitor",
+            marks=pytest.mark.slow,
+        ),
     ],
 )
 def test_a_lightning_or_torch_setting_runs(override: str, tmp_path: Path) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
+import pytest
+
 from conftest import compose_config, read_metrics, run_cli
 
 QUICK = ["logger=none", "trainer.max_epochs=2"]
@@ -48,6 +50,7 @@ def test_the_declared_keys_are_the_keys_of_the_record(tmp_path) -> None:
     assert {key for key in declared if "*" not in key} <= columns
 
 
+@pytest.mark.slow
 def test_a_callback_that_does_not_say_what_it_logs_leaves_the_monitor_to_lightning(tmp_path):
     """LearningRateMonitor logs `lr-<optimizer>/<group>` without declaring it: monitoring that key
     must not be refused."""

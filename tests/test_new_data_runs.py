@@ -81,6 +81,7 @@ def test_label_options_are_refused_on_regression(tmp_path) -> None:
     assert "data.label_noise" in result.stderr
 
 
+@pytest.mark.slow
 def test_cli_mnist1d_cnn1d_writes_the_full_record(tmp_path) -> None:
     result = run_cli(["data=mnist1d", "model=cnn1d", "trainer.max_epochs=2"], tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -291,6 +291,7 @@ def test_a_two_objective_study_and_its_pareto_front_in_the_report(tmp_path) -> N
     assert (sweep_dir / "study_pareto_front.png").is_file()
 
 
+@pytest.mark.slow
 def test_failing_optuna_trials_are_told_fail_and_the_study_goes_on(tmp_path) -> None:
     sweep_dir = tmp_path / "sweep"
     result = run_cli(

@@ -120,6 +120,7 @@ def test_a_size_the_set_cannot_give_is_a_one_line_config_error(data_home, tmp_pa
         build_module(cfg, instantiate(cfg.data))
 
 
+@pytest.mark.slow
 def test_data_mnist_offline_says_it_needs_the_internet_once_and_what_to_do(tmp_path) -> None:
     """No cache and no way out (a proxy on a closed loopback port): one line, exit 2, naming the
     cache file to bring and the setting to point at it."""

@@ -71,7 +71,7 @@ def serve_http_errors() -> int:
     return server.getsockname()[1]
 
 
-@pytest.mark.parametrize("terminal", [True, False])
+@pytest.mark.parametrize("terminal", [pytest.param(True, marks=pytest.mark.slow), False])
 def test_online_wandb_without_credentials_never_waits_for_a_login(terminal: bool, tmp_path) -> None:
     """At a terminal wandb asks which account to use and waits; regopt must not let it ask."""
     server = f"http://127.0.0.1:{serve_http_errors()}"
