@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -188,13 +189,15 @@ def test_a_pruned_optuna_study_resumes_after_a_kill_to_its_total(tmp_path) -> No
         assert row.split(" | ")[-2] == str(max(trial.intermediate_values))
 
 
-@pytest.mark.slow
-def test_a_parallel_pruned_study_ends_with_every_trial_in_a_final_state(tmp_path) -> None:
+def four_trials_two_at_a_time(launcher: list[str], tmp_path: Path) -> tuple[Any, list, Path]:
+    """A pruned study of 4 trials asked 2 at a time under `launcher`; checks that each trial
+    ended in a final state its record agrees with, and returns the run, the trials and the
+    sweep dir."""
     sweep_dir = tmp_path / "sweep"
     result = run_cli(
         [
             *SMALL_STUDY,
-            "hydra/launcher=parallel",
+            *launcher,
             "hydra.sweeper.n_jobs=2",
             "hydra.sweeper.n_trials=4",
             f"hydra.sweep.dir={sweep_dir}",
@@ -210,6 +213,12 @@ def test_a_parallel_pruned_study_ends_with_every_trial_in_a_final_state(tmp_path
         assert summary["status"] == {"COMPLETE": "completed", "PRUNED": "pruned"}[trial.state.name]
         assert sorted(trial.intermediate_values) == list(range(summary["epochs"]))
     assert "sweep finished: 4 jobs in" in result.stderr
+    return result, trials, sweep_dir
+
+
+@pytest.mark.slow
+def test_a_parallel_pruned_study_ends_with_every_trial_in_a_final_state(tmp_path) -> None:
+    four_trials_two_at_a_time(["hydra/launcher=parallel"], tmp_path)
 
 
 @pytest.mark.slow
@@ -218,33 +227,16 @@ def test_the_trials_of_a_batch_train_as_one_stack_each_told_its_own_result(tmp_p
     differ only in their sampled lr, weight decay and L2 weight and their trial number, so they
     train as one stack; each member reports to its own trial and is told its own state and
     value, as a trial run alone is."""
-    sweep_dir = tmp_path / "sweep"
-    result = run_cli(
-        [
-            *SMALL_STUDY,
-            "hydra/launcher=stacked",
-            "hydra.launcher.n_jobs=1",
-            "hydra.sweeper.n_jobs=2",
-            "hydra.sweeper.n_trials=4",
-            f"hydra.sweep.dir={sweep_dir}",
-        ],
-        tmp_path,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
+    launcher = ["hydra/launcher=stacked", "hydra.launcher.n_jobs=1"]
+    result, trials, sweep_dir = four_trials_two_at_a_time(launcher, tmp_path)
     log = result.stdout + result.stderr
     assert "jobs 0-1 train as one stack of 2" in log and "jobs 2-3 train as one stack of 2" in log
-    trials = optuna_trials(sweep_dir / "optuna.db")
-    assert len(trials) == 4 and all(t.state.name in ("COMPLETE", "PRUNED") for t in trials)
     assert len({t.params["optimizer.lr"] for t in trials}) == 4
     for trial in trials:
         summary = read_summary(sweep_dir / str(trial.number))
-        assert summary["status"] == {"COMPLETE": "completed", "PRUNED": "pruned"}[trial.state.name]
         assert summary["optimizer"]["lr"] == trial.params["optimizer.lr"]
-        assert sorted(trial.intermediate_values) == list(range(summary["epochs"]))
         if trial.state.name == "COMPLETE":
             assert trial.value == summary["best"]["val/loss"]
-    assert "sweep finished: 4 jobs in" in result.stderr
 
 
 @pytest.mark.slow
