@@ -87,12 +87,15 @@ def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
     check_settings(SETTINGS)
     check_settings({**SETTINGS, "cpu_cache_bytes": None})
     check_settings({**SETTINGS, "n_jobs": "auto"})
+    check_settings({**SETTINGS, "checkpoint_interval_s": 0.0})
     bad = [
         ("max_members", 0),
         ("memory_fraction", 1.5),
         ("cpu_cache_bytes", "big"),
         ("n_jobs", 0),
         ("n_jobs", "all"),
+        ("checkpoint_interval_s", -1.0),
+        ("checkpoint_interval_s", float("inf")),
     ]
     for key, value in bad:
         with pytest.raises(ConfigError, match=f"hydra.launcher.{key}="):

@@ -154,7 +154,7 @@ REFUSING = """
 import sys
 import regopt.stacked.engine as engine
 
-def refuse(cfgs):
+def refuse(cfgs, checkpoint_interval_s):
     raise engine.NotStackable("a refusal for the test")
 
 engine.fit_stack = refuse
@@ -232,8 +232,13 @@ def processes_with(marker: str) -> list[int]:
 def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
     """8 jobs in 4 stacks of 2 over 2 workers: SIGTERM to the sweep reaches the workers (forked
     by the forkserver, not the sweep's children), the 4 running members record `interrupted`,
-    the other 2 stacks never start, the sweep prints how to resume it, and no worker is left."""
+    the other 2 stacks never start, the sweep prints how to resume it, and no worker is left.
+    Each interrupted member's last.ckpt is the one its separate run would hold, though the
+    launcher writes checkpoints behind (hydra.launcher.checkpoint_interval_s, 10 s: the signal
+    comes before the first write)."""
     import time
+
+    import torch
 
     sweep = tmp_path / "sweep"
     args = [
@@ -248,14 +253,20 @@ def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
         "diagnostics=none",
         f"hydra.sweep.dir={sweep}",
     ]
-    started = [sweep / str(job) / "checkpoints" / "last.ckpt" for job in range(4)]
-    returncode, err = run_cli_then_sigterm(
-        args, tmp_path, lambda: all(path.is_file() for path in started)
-    )
+    started = [sweep / str(job) / "metrics.csv" for job in range(4)]  # two epochs' rows
+
+    def training() -> bool:
+        return all(path.is_file() and len(path.read_text().splitlines()) > 2 for path in started)
+
+    returncode, err = run_cli_then_sigterm(args, tmp_path, training)
     assert returncode != 0, err[-3000:]
     for job in range(4):
         summary = read_summary(sweep / str(job))
         assert (summary["status"], summary["signal"]) == ("interrupted", "SIGTERM"), err[-3000:]
+        last = torch.load(sweep / str(job) / "checkpoints" / "last.ckpt", weights_only=True)
+        finished = [r for r in read_metrics(sweep / str(job)) if "train/loss" in r]
+        best = min(finished, key=lambda row: row["val/loss"])  # the first lowest, as Lightning
+        assert last["epoch"] == best["epoch"] > 0  # saves last.ckpt when best.ckpt improves
     assert [p.name for p in job_dirs(sweep)] == ["0", "1", "2", "3"]
     assert any(line.startswith("resume it with: ") for line in err.splitlines())
     deadline = time.monotonic() + 30

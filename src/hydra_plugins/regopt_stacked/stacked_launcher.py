@@ -14,6 +14,7 @@ before training (NotStackable) runs one job after another; the log says why. Job
 once per set of config-group choices (regopt.sweep.compose). docs/scale.md.
 """
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -56,6 +57,10 @@ class StackedLauncherConf:
     # n_jobs; auto: one per CPU the process may use when the jobs train on the CPU, one when they
     # train on an accelerator; `threads: auto` gives each job the CPUs divided by n_jobs
     n_jobs: Any = "auto"
+    # a member's checkpoints are written at most this often (and when it ends, stops or fails);
+    # killed without warning a member's last.ckpt may be this much older than a separate run's
+    # (regopt.stacked.checkpoint_writes); 0: every save when it is made
+    checkpoint_interval_s: float = 10.0
 
 
 ConfigStore.instance().store(
@@ -70,6 +75,7 @@ class StackedLauncher(Launcher):
         memory_fraction: float = 0.5,
         cpu_cache_bytes: Any = "auto",
         n_jobs: Any = "auto",
+        checkpoint_interval_s: float = 10.0,
     ) -> None:
         super().__init__()
         self.settings = {
@@ -77,6 +83,7 @@ class StackedLauncher(Launcher):
             "memory_fraction": memory_fraction,
             "cpu_cache_bytes": cpu_cache_bytes,
             "n_jobs": n_jobs,
+            "checkpoint_interval_s": checkpoint_interval_s,
         }
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
@@ -116,8 +123,9 @@ class StackedLauncher(Launcher):
         settings = {**self.settings, "n_jobs": workers}
         units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
         workers = settle_workers(self.settings["n_jobs"], workers, len(units), configs)
+        interval = float(self.settings["checkpoint_interval_s"])
         work = [
-            (self.hydra_context, self.task_function, [configs[p] for p in jobs], jobs)
+            (self.hydra_context, self.task_function, [configs[p] for p in jobs], jobs, interval)
             for jobs in units
         ]
         if workers == 1:
@@ -141,6 +149,7 @@ def run_unit_in_worker(
     task_function: TaskFunction,
     configs: list[DictConfig],
     positions: list[int],
+    checkpoint_interval_s: float,
     first: int,
     singleton_state: dict[Any, Any],
 ) -> list[JobReturn]:
@@ -148,7 +157,7 @@ def run_unit_in_worker(
     Hydra's joblib launcher runs a job)."""
     setup_globals()
     Singleton.set_state(singleton_state)
-    return run_unit(context, task_function, configs, positions, first=first)
+    return run_unit(context, task_function, configs, positions, checkpoint_interval_s, first=first)
 
 
 def run_unit(
@@ -156,6 +165,7 @@ def run_unit(
     task_function: TaskFunction,
     configs: list[DictConfig],
     positions: list[int],
+    checkpoint_interval_s: float,
     first: int,
 ) -> list[JobReturn]:
     """A planned stack's JobReturns (its members one by one when the engine refuses it before
@@ -163,7 +173,8 @@ def run_unit(
     hydra_logging, verbose = configs[0].hydra.hydra_logging, configs[0].hydra.verbose
     if len(configs) > 1:
         try:
-            return JobChain(context, configs, fit_stack).run()
+            fit = functools.partial(fit_stack, checkpoint_interval_s=checkpoint_interval_s)
+            return JobChain(context, configs, fit).run()
         except Unstacked as refused:
             numbers = numbers_text([first + p for p in positions])
             log.warning(
@@ -188,7 +199,7 @@ def run_unit(
     return returns
 
 
-def fit_stack(cfgs: list[DictConfig]) -> list[float]:
+def fit_stack(cfgs: list[DictConfig], checkpoint_interval_s: float) -> list[float]:
     """The engine's fit, stopped by Ctrl-C or SIGTERM as a single job is (regopt.interrupt); a
     refusal before training leaves through every run_job as Unstacked."""
     from regopt.interrupt import stop_signals_interrupt
@@ -197,6 +208,6 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
 
     try:
         with stop_signals_interrupt():
-            return fit(cfgs)
+            return fit(cfgs, checkpoint_interval_s)
     except NotStackable as refused:
         raise Unstacked(str(refused)) from refused

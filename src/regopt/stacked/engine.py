@@ -25,7 +25,7 @@ from regopt.pipeline import assemble, report
 from regopt.record.run_dir import status_of
 from regopt.stack_room import with_room
 from regopt.stacked.check import NotStackable, check_stackable
-from regopt.stacked.hooks import MemberCallbacks, interrupt_member
+from regopt.stacked.hooks import MemberCallbacks, close_checkpoints, interrupt_member
 from regopt.stacked.member import Member
 from regopt.stacked.module import StackedModule
 from regopt.tracking.wandb_logger import finish_wandb
@@ -34,7 +34,7 @@ __all__ = ["NotStackable", "fit_stack"]
 log = logging.getLogger("regopt")
 
 
-def fit_stack(cfgs: list[DictConfig]) -> list[float]:
+def fit_stack(cfgs: list[DictConfig], checkpoint_interval_s: float = 0.0) -> list[float]:
     """Train the members (one resolved job config each, each with its own cfg.paths.output_dir)
     as one stacked model in this process. Each member leaves the record a separate
     `regopt-train` run of its cfg leaves in its output_dir; returns per member what
@@ -46,7 +46,11 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
 
     A config may carry its `hydra` node, as a Hydra launcher holds a job's config: each member
     is then resolved and built with its own as Hydra's runtime config (as Hydra's `run_job`
-    does), so its summary.json records its own choices and overrides."""
+    does), so its summary.json records its own choices and overrides.
+
+    `checkpoint_interval_s` > 0 writes the members' checkpoints behind, at most that often
+    (regopt.stacked.checkpoint_writes: the stacked launcher's setting); 0 writes each save when
+    it is made, as a separate run does."""
     outer_hydra = HydraConfig.instance().cfg
     try:
         jobs = [job_config(cfg) for cfg in cfgs]
@@ -63,7 +67,7 @@ def fit_stack(cfgs: list[DictConfig]) -> list[float]:
                 raise NotStackable(f"member {index} cannot be built: {error}") from error
             members.append(Member(index, job, output_dir))
         torch.set_rng_state(outer)
-        return _fit(jobs[0][0], members)
+        return _fit(jobs[0][0], members, checkpoint_interval_s)
     finally:
         if outer_hydra is not None:
             HydraConfig.instance().set_config(outer_hydra)
@@ -78,7 +82,7 @@ def job_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig | None]:
     return resolved_task(cfg), cfg
 
 
-def _fit(cfg: DictConfig, members: list[Member]) -> list[float]:
+def _fit(cfg: DictConfig, members: list[Member], checkpoint_interval_s: float) -> list[float]:
     summary = cfg.trainer.get("enable_model_summary", True) is not False
     stacked = StackedModule(members, model_summary=summary)
     trainer = build_trainer(
@@ -90,7 +94,7 @@ def _fit(cfg: DictConfig, members: list[Member]) -> list[float]:
         default_root_dir=str(members[0].output_dir),
     )
     for member in members:
-        member.attach(trainer)
+        member.attach(trainer, checkpoint_interval_s)
     try:
         with_room(trainer.fit, stacked)  # deep in Hydra's nested run_job calls: regopt.stack_room
     except Diverged as diverged:  # the last members diverged at the same step
@@ -101,6 +105,7 @@ def _fit(cfg: DictConfig, members: list[Member]) -> list[float]:
             interrupt_member(member, error)
     finally:
         for member in members:
+            close_checkpoints(member)  # every path above has; this is for one that did not
             for tracker in member.trackers:
                 finish_wandb(tracker)
     return [_result(member) for member in members]

@@ -51,6 +51,7 @@ def end_member(member: Member, hook_args: tuple[Any, ...] = ()) -> None:
     if member.finished:
         return
     member.finished = True
+    close_checkpoints(member)
     for hook in ("on_train_end", "on_fit_end"):
         call_callbacks(member, hook)
         member.call(getattr(member.module, hook))
@@ -67,12 +68,20 @@ def interrupt_member(member: Member, error: BaseException) -> None:
         return
     member.finished = True
     member.error = error
+    close_checkpoints(member)
     call_callbacks(member, "on_exception", error)
     for logger in member.loggers:
         logger.finalize("failed")
     summary = member.output_dir / "summary.json"
     if status_of(member.output_dir) not in ("diverged", "failed", "interrupted"):
         mark_failed(summary, error)
+
+
+def close_checkpoints(member: Member) -> None:
+    """The member's checkpoints not yet written, written (regopt.stacked.checkpoint_writes):
+    before its end's hooks, which may read them or save more."""
+    if member.trainer is not None:
+        member.trainer.checkpoint_writes.close()
 
 
 class MemberCallbacks(Callback):

@@ -18,19 +18,21 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from pytorch_lightning.callbacks import Checkpoint, EarlyStopping
+from pytorch_lightning.callbacks import Checkpoint, EarlyStopping, ModelCheckpoint
 from pytorch_lightning.trainer.connectors.checkpoint_connector import _CheckpointConnector
 from pytorch_lightning.trainer.connectors.logger_connector.result import _get_default_dtype
 
 from regopt.module import RegOptModule
 from regopt.pipeline import Job
+from regopt.stacked.checkpoint_writes import CheckpointWrites
 
 
 class MemberStrategy:
-    """The shared strategy, except that the LightningModule it saves is the member's."""
+    """The shared strategy, except that the LightningModule it saves is the member's, and a
+    checkpoint it removes may not have been written yet (regopt.stacked.checkpoint_writes)."""
 
-    def __init__(self, strategy: Any, module: RegOptModule) -> None:
-        self._strategy, self._module = strategy, module
+    def __init__(self, strategy: Any, module: RegOptModule, writes: CheckpointWrites) -> None:
+        self._strategy, self._module, self._writes = strategy, module, writes
 
     @property
     def lightning_module(self) -> RegOptModule:
@@ -39,6 +41,10 @@ class MemberStrategy:
     def lightning_module_state_dict(self) -> dict[str, Any]:
         return self._module.state_dict()
 
+    def remove_checkpoint(self, filepath: str | Path) -> None:
+        self._writes.discard(filepath)
+        self._strategy.remove_checkpoint(filepath)  # an earlier write of it, if any
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._strategy, name)
 
@@ -46,10 +52,16 @@ class MemberStrategy:
 class MemberTrainer:
     """What a member's module and callbacks see as `trainer`."""
 
-    def __init__(self, trainer: pl.Trainer, member: Member) -> None:
+    def __init__(self, trainer: pl.Trainer, member: Member, checkpoint_interval_s: float) -> None:
         self._trainer, self._member = trainer, member
-        self.strategy = MemberStrategy(trainer.strategy, member.module)
+        if any(_links_last(c) for c in member.callbacks):  # a link is made at once: write
+            checkpoint_interval_s = 0.0  # the files it points to at once too
+        self.checkpoint_writes = CheckpointWrites(self._write, checkpoint_interval_s)
+        self.strategy = MemberStrategy(trainer.strategy, member.module, self.checkpoint_writes)
         self._checkpoints = _CheckpointConnector(self)  # type: ignore[arg-type]
+        for callback in member.callbacks:
+            if isinstance(callback, ModelCheckpoint):  # a pending file is a written one to it
+                callback.file_exists = self._file_exists(callback.file_exists)  # type: ignore[method-assign]
 
     def __getattr__(self, name: str) -> Any:  # only for what the view does not answer itself
         return getattr(self._trainer, name)
@@ -113,8 +125,21 @@ class MemberTrainer:
         its optimiser and scheduler, its callbacks' states, the shared loops' progress."""
         with self._member.own_random_stream():  # RngStateCheckpoint saves the member's stream
             checkpoint = self._checkpoints.dump_checkpoint(weights_only)
-        self._trainer.strategy.save_checkpoint(checkpoint, filepath, storage_options)
+        self.checkpoint_writes.save(checkpoint, filepath, storage_options)  # now or behind
         self._trainer.strategy.barrier("MemberTrainer.save_checkpoint")
+
+    def _write(self, checkpoint: dict[str, Any], filepath: str, storage_options: Any) -> None:
+        self._trainer.strategy.save_checkpoint(checkpoint, filepath, storage_options)
+
+    def _file_exists(self, exists: Any) -> Any:
+        def file_exists(filepath: Any, trainer: Any) -> bool:
+            return self.checkpoint_writes.pending(filepath) or exists(filepath, trainer)
+
+        return file_exists
+
+
+def _links_last(callback: Any) -> bool:
+    return isinstance(callback, ModelCheckpoint) and callback.save_last == "link"
 
 
 class CallbackMetrics(dict[str, torch.Tensor]):
@@ -154,8 +179,8 @@ class Member:
     def active(self) -> bool:
         return not self.finished
 
-    def attach(self, trainer: pl.Trainer) -> None:
-        self.trainer = MemberTrainer(trainer, self)
+    def attach(self, trainer: pl.Trainer, checkpoint_interval_s: float = 0.0) -> None:
+        self.trainer = MemberTrainer(trainer, self, checkpoint_interval_s)
         self.module.trainer = self.trainer  # type: ignore[assignment]
         self.datamodule.trainer = self.trainer  # type: ignore[assignment]
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import logging
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -65,6 +66,11 @@ def check_settings(settings: dict[str, Any]) -> None:
     if not (cache in ("auto", None) or (isinstance(cache, int) and cache > 0)):
         raise ConfigError(
             f"hydra.launcher.cpu_cache_bytes={cache!r}: allowed: auto, null or a byte count > 0"
+        )
+    interval = settings.get("checkpoint_interval_s", 0.0)
+    if not (isinstance(interval, int | float) and interval >= 0 and math.isfinite(interval)):
+        raise ConfigError(
+            f"hydra.launcher.checkpoint_interval_s={interval!r}: allowed: seconds >= 0"
         )
 
 
