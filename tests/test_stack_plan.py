@@ -113,18 +113,18 @@ def test_auto_workers_are_one_per_usable_cpu_on_the_cpu_and_one_on_an_accelerato
 
     import regopt.sweep.stack_budget as budget
 
-    def jobs(count: int, accelerator: str = "cpu") -> list:
-        return [OmegaConf.create({"trainer": {"accelerator": accelerator}}) for _ in range(count)]
+    def job(accelerator: str = "cpu"):
+        return OmegaConf.create({"trainer": {"accelerator": accelerator}})
 
     cpus = len(os.sched_getaffinity(0))
-    assert worker_count("auto", jobs(64)) == min(cpus, 64)
+    assert worker_count("auto", job(), 64) == min(cpus, 64)
     monkeypatch.setattr(budget.os, "sched_getaffinity", lambda pid: set(range(6)))
-    assert worker_count("auto", jobs(36)) == 6
-    assert worker_count("auto", jobs(4)) == 4
-    assert worker_count("auto", jobs(1)) == 1
-    assert worker_count(3, jobs(36)) == 3
-    assert worker_count("auto", jobs(36, "gpu")) == 1
-    assert worker_count("auto", jobs(36, "mps")) == 1
+    assert worker_count("auto", job(), 36) == 6
+    assert worker_count("auto", job(), 4) == 4
+    assert worker_count("auto", job(), 1) == 1
+    assert worker_count(3, job(), 36) == 3
+    assert worker_count("auto", job("gpu"), 36) == 1
+    assert worker_count("auto", job("mps"), 36) == 1
 
 
 def test_auto_threads_share_the_cpus_among_auto_workers(monkeypatch) -> None:
@@ -157,7 +157,7 @@ def test_auto_workers_are_written_into_the_jobs_so_threads_divide_the_cpus_that_
         return [OmegaConf.create(node) for _ in range(count)]
 
     configs = jobs(4, "auto")
-    workers = worker_count("auto", configs)
+    workers = worker_count("auto", configs[0], len(configs))
     assert workers == 4
     assert settle_workers("auto", workers, 2, configs) == 2
     assert [c.hydra.launcher.n_jobs for c in configs] == [2, 2, 2, 2]
@@ -165,6 +165,6 @@ def test_auto_workers_are_written_into_the_jobs_so_threads_divide_the_cpus_that_
     assert scale.threads_for_job("auto", cpu_count=16) == 8
 
     configs = jobs(4, 8)
-    assert settle_workers(8, worker_count(8, configs), 3, configs) == 3
+    assert settle_workers(8, worker_count(8, configs[0], len(configs)), 3, configs) == 3
     assert [c.hydra.launcher.n_jobs for c in configs] == [8, 8, 8, 8]
     assert settle_workers("auto", 1, 1, jobs(1, "auto")) == 1

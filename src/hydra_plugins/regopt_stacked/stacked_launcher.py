@@ -107,19 +107,14 @@ class StackedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         log.info(f"Launching {len(job_overrides)} jobs locally, stacked where they can be")
-        configs = []
-        for position, overrides in enumerate(job_overrides):
-            idx = initial_job_idx + position
-            log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
-            loader = self.hydra_context.config_loader
-            config = loader.load_sweep_config(self.config, list(overrides))
-            with open_dict(config):
-                config.hydra.job.id = idx
-                config.hydra.job.num = idx
-            configs.append(config)
-        workers = worker_count(self.settings["n_jobs"], configs)
-        # the workers' server imports the training code while this process plans
+        if not job_overrides:
+            return []
+        configs = [self._compose(initial_job_idx, job_overrides[0])]
+        workers = worker_count(self.settings["n_jobs"], configs[0], len(job_overrides))
+        # the workers' server imports the training code while this process composes and plans
         context = worker_context(configs[0]) if workers > 1 else None
+        for position, overrides in enumerate(job_overrides[1:], start=1):
+            configs.append(self._compose(initial_job_idx + position, overrides))
         settings = {**self.settings, "n_jobs": workers}
         units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
         workers = settle_workers(self.settings["n_jobs"], workers, len(units), configs)
@@ -142,6 +137,15 @@ class StackedLauncher(Launcher):
             for p, ret in zip(jobs, rets, strict=True)
         }
         return [returns[position] for position in range(len(configs))]
+
+    def _compose(self, idx: int, overrides: Sequence[str]) -> DictConfig:
+        assert self.config is not None and self.hydra_context is not None
+        log.info(f"\t#{idx} : {' '.join(filter_overrides(overrides))}")
+        config = self.hydra_context.config_loader.load_sweep_config(self.config, list(overrides))
+        with open_dict(config):
+            config.hydra.job.id = idx
+            config.hydra.job.num = idx
+        return config
 
 
 def run_unit_in_worker(

@@ -123,22 +123,23 @@ def accelerator_is_gpu(accelerator: str) -> bool:
     return False
 
 
-def worker_count(setting: Any, sweep_configs: list[DictConfig]) -> int:
-    """Worker processes for a launch's plan: `n_jobs` as set, or for `auto` one per CPU this
-    process may use when the jobs train on the CPU (a stack keeps one core busy) and one when the
-    first job trains on an accelerator (its stacks share the device), never more than the jobs.
-    settle_workers then caps either at the planned units."""
-    if len(sweep_configs) < 2:
+def worker_count(setting: Any, first: DictConfig, jobs: int) -> int:
+    """Worker processes for a launch of `jobs` jobs: `n_jobs` as set, or for `auto` one per CPU
+    this process may use when the jobs train on the CPU (a stack keeps one core busy) and one
+    when the `first` job trains on an accelerator (its stacks share the device), never more than
+    the jobs. Known once the first job is composed, so that the workers' server starts then;
+    settle_workers caps either at the planned units."""
+    if jobs < 2:
         return 1
     if setting != "auto":
         return int(setting)
     try:
-        accelerator = OmegaConf.select(sweep_configs[0], "trainer.accelerator", default="cpu")
+        accelerator = OmegaConf.select(first, "trainer.accelerator", default="cpu")
     except OmegaConfBaseException:  # the plan says why this job runs on its own
         accelerator = "cpu"
     if str(accelerator) != "cpu" and (accelerator != "auto" or accelerator_is_gpu("auto")):
         return 1
-    return max(1, min(usable_cpus(), len(sweep_configs)))
+    return max(1, min(usable_cpus(), jobs))
 
 
 def settle_workers(setting: Any, workers: int, units: int, sweep_configs: list[DictConfig]) -> int:
