@@ -17,6 +17,7 @@ import torch
 
 from conftest import run_job
 from regopt.stacked.checkpoint_writes import CheckpointWrites, snapshot
+from test_stacked_engine import TINY, job_config
 
 
 class Box:  # a mutable object that is neither a container nor a tensor
@@ -119,14 +120,7 @@ def test_an_interval_of_zero_writes_every_save_when_it_is_made():
 
 
 CHECKPOINTED = [  # a learning rate at which val/loss is lowest at epoch 2 of 8, then rises
-    "logger=none",
-    "data=synthetic",
-    "data.n_train=96",
-    "data.n_val=64",
-    "data.input_dim=16",
-    "data.batch_size=32",
-    "model.widths=[16,16]",
-    "trainer.precision=64-true",
+    *TINY,
     "trainer.max_epochs=8",
     "optimizer=adam",
     "optimizer.lr=0.1",
@@ -170,7 +164,6 @@ def test_a_members_checkpoints_written_behind_are_its_separate_runs(tmp_path: Pa
     best epoch's weights in best.ckpt, though the member trained on after it."""
     extra = CHECKPOINTS[kind]
     from regopt.stacked.engine import fit_stack
-    from test_stacked_engine import job_config
 
     seeds = [0, 1]
     members = [
