@@ -43,6 +43,7 @@ COMMON = [
     *TINY,
     "trainer.max_epochs=5",
     "~callbacks.model_checkpoint",
+    "~callbacks.last_checkpoint",
     "scheduler=cosine",
     "trainer.accumulate_grad_batches=2",
 ]
@@ -237,6 +238,7 @@ def test_early_stopping_ends_one_member_and_the_other_goes_on(tmp_path: Path):
         "trainer.max_epochs=6",
         "callbacks=early_stopping",
         "~callbacks.model_checkpoint",
+        "~callbacks.last_checkpoint",
         "callbacks.early_stopping.patience=1",
         "callbacks.early_stopping.min_delta=0.05",
         "optimizer=adam",

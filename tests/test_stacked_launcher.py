@@ -265,8 +265,7 @@ def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
         assert (summary["status"], summary["signal"]) == ("interrupted", "SIGTERM"), err[-3000:]
         last = torch.load(sweep / str(job) / "checkpoints" / "last.ckpt", weights_only=True)
         finished = [r for r in read_metrics(sweep / str(job)) if "train/loss" in r]
-        best = min(finished, key=lambda row: row["val/loss"])  # the first lowest, as Lightning
-        assert last["epoch"] == best["epoch"] > 0  # saves last.ckpt when best.ckpt improves
+        assert last["epoch"] == finished[-1]["epoch"] > 0  # the last finished epoch's end
     assert [p.name for p in job_dirs(sweep)] == ["0", "1", "2", "3"]
     assert any(line.startswith("resume it with: ") for line in err.splitlines())
     deadline = time.monotonic() + 30

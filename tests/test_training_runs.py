@@ -98,3 +98,25 @@ def test_same_seed_gives_identical_metrics(tmp_path) -> None:
     assert read_metrics(tmp_path / "a") == read_metrics(tmp_path / "b")
     run_job([*args, "seed=1"], tmp_path / "c")
     assert read_metrics(tmp_path / "c") != read_metrics(tmp_path / "a")
+
+
+def test_last_checkpoint_holds_the_final_epoch_after_the_best_has_passed(tmp_path) -> None:
+    """best.ckpt stays at its epoch (here the highest validation loss, so the first or so), while
+    last.ckpt follows training to its end: the weights whose L2 penalty the last row logged."""
+    args = [
+        "regularizer=l2",
+        "regularizer.l2.weight=2e-3",
+        "trainer.max_epochs=4",
+        "callbacks.model_checkpoint.mode=max",
+    ]
+    run_job(args, tmp_path)
+    rows = read_metrics(tmp_path)
+    checkpoints = tmp_path / "checkpoints"
+    best = torch.load(checkpoints / "best.ckpt", weights_only=True)
+    last = torch.load(checkpoints / "last.ckpt", weights_only=True)
+    assert best["epoch"] == max(rows, key=lambda r: r["val/loss"])["epoch"] < rows[-1]["epoch"]
+    assert last["epoch"] == rows[-1]["epoch"]
+    state = last["state_dict"]
+    weights = [v.double() for k, v in state.items() if k.endswith("weight") and v.ndim == 2]
+    half_l2 = 0.5 * sum(w.pow(2).sum() for w in weights).item()
+    assert rows[-1]["penalty/l2"] == pytest.approx(2e-3 * half_l2, rel=1e-5)
