@@ -1,9 +1,9 @@
-"""How many jobs one stack holds (regopt.sweep.stack_budget): the cap, the memory, and the CPU
-cost rule, each decided on a case either side of it (no timing)."""
+"""How many jobs one stack holds (regopt.sweep.stack_budget): the cap, the memory and the workers,
+each decided on a case either side of it (no timing)."""
 
 from __future__ import annotations
 
-from regopt.sweep.stack_budget import StackBudget, core_cache_bytes, split_evenly, stack_size
+from regopt.sweep.stack_budget import StackBudget, split_evenly, stack_size
 
 MIB = 1 << 20
 GIB = 1 << 30
@@ -16,24 +16,15 @@ def mlp_bytes(widths: list[int], inputs: int = 64, classes: int = 10) -> int:
     return 4 * 4 * params
 
 
-def test_on_a_cpu_small_members_stack_and_members_larger_than_the_cache_run_in_turn() -> None:
-    cpu = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB)
-    assert mlp_bytes([32, 32]) < MIB < mlp_bytes([512, 512])  # about 0.07 and 4.8 MiB
-    assert stack_size(mlp_bytes([32, 32]), 27, cpu) == (27, None)
-    size, why = stack_size(mlp_bytes([512, 512]), 27, cpu)
-    assert size == 1
-    assert "slower than running them in turn" in why and "cpu_cache_bytes" in why
-
-
-def test_on_a_gpu_only_the_memory_and_the_cap_bound_a_stack() -> None:
-    gpu = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=None)
+def test_only_the_memory_and_the_cap_bound_a_stack() -> None:
+    gpu = StackBudget(max_members=32, memory_bytes=8 * GIB)
     assert stack_size(mlp_bytes([512, 512]), 27, gpu) == (27, None)
     size, why = stack_size(mlp_bytes([512, 512]), 40, gpu)
     assert size == 32 and why == "hydra.launcher.max_members=32"
 
 
 def test_memory_bounds_the_members_of_a_stack() -> None:
-    tight = StackBudget(max_members=32, memory_bytes=10 * MIB, cpu_cache_bytes=None)
+    tight = StackBudget(max_members=32, memory_bytes=10 * MIB)
     size, why = stack_size(3 * MIB, 9, tight)
     assert size == 3  # 3 x 3 MiB fit in 10 MiB, 4 do not
     assert why.startswith("memory: 3 members") and "memory_fraction" in why
@@ -41,12 +32,12 @@ def test_memory_bounds_the_members_of_a_stack() -> None:
 
 
 def test_with_several_workers_each_gets_two_stacks_of_two_or_more() -> None:
-    two = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB, workers=2)
+    two = StackBudget(max_members=32, memory_bytes=8 * GIB, workers=2)
     size, why = stack_size(mlp_bytes([32, 32]), 36, two)
     assert size == 9 and "hydra.launcher.n_jobs=2" in why  # 4 stacks of 9, two a worker
     assert stack_size(mlp_bytes([32, 32]), 27, two)[0] == 7  # 7 + 7 + 7 + 6
     assert stack_size(mlp_bytes([32, 32]), 3, two)[0] == 2
-    many = StackBudget(max_members=32, memory_bytes=8 * GIB, cpu_cache_bytes=MIB, workers=8)
+    many = StackBudget(max_members=32, memory_bytes=8 * GIB, workers=8)
     assert stack_size(mlp_bytes([32, 32]), 4, many)[0] == 2  # never a stack of one
     assert stack_size(mlp_bytes([32, 32]), 200, two)[0] == 32  # the cap still holds
 
@@ -58,14 +49,3 @@ def test_a_group_is_cut_into_even_consecutive_stacks() -> None:
     assert [j for s in stacks for j in s] == jobs
     assert split_evenly([4, 5, 6], 3) == [[4, 5, 6]]
     assert [len(s) for s in split_evenly(list(range(10)), 3)] == [3, 3, 2, 2]
-
-
-def test_the_cache_size_comes_from_sysfs_or_a_fallback(tmp_path) -> None:
-    for index, (level, kind, size) in enumerate([("1", "Data", "48K"), ("2", "Unified", "2048K")]):
-        folder = tmp_path / f"index{index}"
-        folder.mkdir()
-        (folder / "level").write_text(level + "\n")
-        (folder / "type").write_text(kind + "\n")
-        (folder / "size").write_text(size + "\n")
-    assert core_cache_bytes(tmp_path) == 2 * MIB
-    assert core_cache_bytes(tmp_path / "missing") == MIB

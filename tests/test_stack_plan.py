@@ -15,17 +15,38 @@ from conftest import CONF
 from regopt.config.resolvers import register_resolvers
 from regopt.sweep.stack_plan import check_settings, plan, settle_workers, worker_count
 
-SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_cache_bytes": 1 << 20}
+SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_probe": True}
 
 
-def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(tmp_path, caplog):
+@pytest.fixture
+def slow_wide_stacks(monkeypatch) -> list[tuple[int, int, int | None]]:
+    """The CPU probe, with timings chosen here: a stack of width-512 members steps twice as long
+    as its members in turn, one of narrower members a third as long. Records (width, members,
+    threads) of each probe."""
+    import regopt.stacked.probe as probe
+
+    probes = []
+
+    def timed(cfg, members: int, threads: int | None) -> probe.Probe:
+        width = cfg.model.widths[0]
+        probes.append((width, members, threads))
+        factor = 2.0 if width >= 512 else 1 / 3
+        return probe.Probe(members, one_s=1e-3, stack_s=members * 1e-3 * factor)
+
+    monkeypatch.setattr(probe, "probe_stack", timed)
+    return probes
+
+
+def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(
+    tmp_path, caplog, slow_wide_stacks
+):
     register_resolvers()
     setup_globals()
     jobs = [
         ["model.widths=[32,32]", "seed=0"],
         ["model.widths=[32,32]", "seed=1"],
         ["model.widths=[32,32]", "optimizer.lr=-1"],  # the config check refuses it
-        ["model.widths=[512,512]", "seed=0"],  # about 6.5 MiB a member against 1 MiB
+        ["model.widths=[512,512]", "seed=0"],  # the probe finds their stack slower
         ["model.widths=[512,512]", "seed=1"],
     ]
     configs = []
@@ -47,10 +68,19 @@ def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(tmp_pa
     assert "jobs 10-11 train as one stack of 2 (members differ in seed, data.seed)" in log
     assert "job 12 runs on its own: the config check refuses it" in log
     assert "jobs 13-14 run one by one: stacking would be slower than running them in turn" in log
-    assert "exceeds hydra.launcher.cpu_cache_bytes (1.0 MiB)" in log
+    assert "stacked members took 4.00 ms a step against 2 x 1.00 ms in turn" in log
+    assert ": 0.80x, below 0.9" in log  # 2 x (1 + 1) / (4 + 1): a step's framework work, 1 ms
+    # before the config checks (the refused job counted), with the threads the jobs will use
+    from regopt.sweep.stack_budget import usable_cpus
+
+    assert slow_wide_stacks == [(32, 3, usable_cpus()), (512, 2, usable_cpus())]
+    units = plan(configs, {**SETTINGS, "cpu_probe": False}, first=10)  # stack whatever the size
+    assert [unit.jobs for unit in units] == [[0, 1], [2], [3, 4]]
 
 
-def test_jobs_the_cost_rule_runs_in_turn_are_not_checked_twice(tmp_path, monkeypatch) -> None:
+def test_jobs_the_cost_rule_runs_in_turn_are_not_checked_twice(
+    tmp_path, monkeypatch, slow_wide_stacks
+) -> None:
     """Their config check runs once, in their own run (as under the basic launcher), not also
     in the plan; a would-be stack's members are checked in the plan."""
     import regopt.config.validate as validate
@@ -85,13 +115,13 @@ def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
     from regopt.config.errors import ConfigError
 
     check_settings(SETTINGS)
-    check_settings({**SETTINGS, "cpu_cache_bytes": None})
+    check_settings({**SETTINGS, "cpu_probe": False})
     check_settings({**SETTINGS, "n_jobs": "auto"})
     check_settings({**SETTINGS, "checkpoint_interval_s": 0.0})
     bad = [
         ("max_members", 0),
         ("memory_fraction", 1.5),
-        ("cpu_cache_bytes", "big"),
+        ("cpu_probe", "yes"),
         ("n_jobs", 0),
         ("n_jobs", "all"),
         ("checkpoint_interval_s", -1.0),

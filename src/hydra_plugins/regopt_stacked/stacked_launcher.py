@@ -49,10 +49,10 @@ class StackedLauncherConf:
     max_members: int = 32
     # a stack may take this fraction of the memory available when it is planned (GPU or RAM)
     memory_fraction: float = 0.5
-    # on a CPU, jobs whose members each need more than this (weights, gradients, optimiser
-    # state, one batch) run in turn, as stacking them would be slower; auto: one core's L2
-    # cache; null: stack whatever the size
-    cpu_cache_bytes: Any = "auto"
+    # on a CPU, time a few forward and backward passes of a would-be stack against one of its
+    # members first, and run the jobs in turn when the stack would be slower (regopt.stacked.probe);
+    # false: stack whatever the size
+    cpu_probe: bool = True
     # worker processes, each training one stack (or one job) at a time, as the joblib launcher's
     # n_jobs; auto: one per CPU the process may use when the jobs train on the CPU, one when they
     # train on an accelerator; `threads: auto` gives each job the CPUs divided by n_jobs
@@ -73,7 +73,7 @@ class StackedLauncher(Launcher):
         self,
         max_members: int = 32,
         memory_fraction: float = 0.5,
-        cpu_cache_bytes: Any = "auto",
+        cpu_probe: bool = True,
         n_jobs: Any = "auto",
         checkpoint_interval_s: float = 10.0,
     ) -> None:
@@ -81,7 +81,7 @@ class StackedLauncher(Launcher):
         self.settings = {
             "max_members": max_members,
             "memory_fraction": memory_fraction,
-            "cpu_cache_bytes": cpu_cache_bytes,
+            "cpu_probe": cpu_probe,
             "n_jobs": n_jobs,
             "checkpoint_interval_s": checkpoint_interval_s,
         }

@@ -4,7 +4,8 @@ Each job's config is composed as Hydra's basic launcher composes it and resolved
 see it (its own run dir included); a job whose config fails regopt's check runs on its own (where
 it fails as it would under the basic launcher), so does a job with `resume` set (each continues
 its own checkpoint). The others are grouped by regopt.sweep.stacks and each group is cut to the
-size regopt.sweep.stack_budget allows. A group that the CPU cost rule (or memory) runs in turn is
+size regopt.sweep.stack_budget allows. A group that the CPU probe (regopt.stacked.probe) or memory
+runs in turn is
 not checked here: its jobs check themselves when they run, as under the basic launcher, so the
 fallback costs what the basic launcher costs. Light at import: torch only once a stack is planned.
 """
@@ -27,7 +28,6 @@ from regopt.config.task import resolved_task
 from regopt.sweep.stack_budget import (
     StackBudget,
     available_memory,
-    core_cache_bytes,
     split_evenly,
     stack_size,
     usable_cpus,
@@ -53,7 +53,7 @@ def check_settings(settings: dict[str, Any]) -> None:
     from regopt.config.errors import ConfigError
 
     members, fraction = settings["max_members"], settings["memory_fraction"]
-    cache = settings["cpu_cache_bytes"]
+    probe = settings.get("cpu_probe", True)
     workers = settings.get("n_jobs", 1)
     if workers != "auto" and (not isinstance(workers, int) or workers < 1):
         raise ConfigError(
@@ -63,10 +63,8 @@ def check_settings(settings: dict[str, Any]) -> None:
         raise ConfigError(f"hydra.launcher.max_members={members}: allowed: a whole number >= 1")
     if not 0 < fraction <= 1:
         raise ConfigError(f"hydra.launcher.memory_fraction={fraction}: allowed: a number in (0, 1]")
-    if not (cache in ("auto", None) or (isinstance(cache, int) and cache > 0)):
-        raise ConfigError(
-            f"hydra.launcher.cpu_cache_bytes={cache!r}: allowed: auto, null or a byte count > 0"
-        )
+    if not isinstance(probe, bool):
+        raise ConfigError(f"hydra.launcher.cpu_probe={probe!r}: allowed: true or false")
     interval = settings.get("checkpoint_interval_s", 0.0)
     if not (isinstance(interval, int | float) and interval >= 0 and math.isfinite(interval)):
         raise ConfigError(
@@ -156,17 +154,9 @@ def settle_workers(setting: Any, workers: int, units: int, sweep_configs: list[D
 
 
 def budget_for(task: DictConfig, settings: dict[str, Any]) -> StackBudget:
-    gpu = uses_gpu(task)
-    cache = settings["cpu_cache_bytes"]
-    if gpu or cache is None:
-        cache = None
-    elif cache == "auto":
-        cache = core_cache_bytes()
     workers = int(settings.get("n_jobs", 1))
-    memory = int(available_memory(gpu) * float(settings["memory_fraction"]) / workers)
-    return StackBudget(
-        int(settings["max_members"]), memory, None if cache is None else int(cache), workers
-    )
+    memory = int(available_memory(uses_gpu(task)) * float(settings["memory_fraction"]) / workers)
+    return StackBudget(int(settings["max_members"]), memory, workers)
 
 
 def numbers_text(numbers: list[int]) -> str:
@@ -176,6 +166,27 @@ def numbers_text(numbers: list[int]) -> str:
     if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"jobs {numbers[0]}-{numbers[-1]}"
     return "jobs " + ", ".join(map(str, numbers))
+
+
+def probe_threads(task: DictConfig, workers: int) -> int | None:
+    """The torch threads each job will run with (regopt.scale.threads_for_job, this launcher's)."""
+    setting = task.get("threads")
+    if setting is None or setting == "none":
+        return None
+    return max(1, usable_cpus() // workers) if setting == "auto" else int(setting)
+
+
+def slower_stacked(members: list[DictConfig], size: int, settings: dict[str, Any]) -> str | None:
+    """Why a stack of `size` such members would be slower than running them in turn on this CPU
+    (the probe's timing), or None: on a GPU, with `cpu_probe=false`, or when the stack is faster."""
+    if uses_gpu(members[0]) or not settings.get("cpu_probe", True):
+        return None
+    from regopt.stacked.probe import MIN_SPEEDUP, probe_stack
+
+    probe = probe_stack(members[0], size, probe_threads(members[0], int(settings.get("n_jobs", 1))))
+    if probe.speedup >= MIN_SPEEDUP:
+        return None
+    return f"stacking would be slower than running them in turn on this CPU: {probe.text()}"
 
 
 def _engine() -> tuple[type[Exception], Callable[[list[DictConfig]], int]]:
@@ -210,7 +221,7 @@ def stacks_of(
 
 
 def in_turn(group: list[int], tasks: list[DictConfig], settings: dict[str, Any]) -> str | None:
-    """Why a group's jobs run in turn whatever their configs' checks say (the CPU cost rule, or
+    """Why a group's jobs run in turn whatever their configs' checks say (the CPU probe, or
     memory for fewer than two), or None. Decided before the checks, which cost a fallback job
     what its own run pays again (about 0.2 s a job): the fallback then costs what the basic
     launcher costs. A config whose estimate fails is left to the checks (None)."""
@@ -221,7 +232,7 @@ def in_turn(group: list[int], tasks: list[DictConfig], settings: dict[str, Any])
     except Exception:  # noqa: BLE001 - a refused config: the checks and the stack report it
         return None
     size, why = stack_size(per_member, len(group), budget_for(members[0], settings))
-    return why if size < 2 else None
+    return why if size < 2 else slower_stacked(members, size, settings)
 
 
 def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) -> list[Unit]:
