@@ -8,10 +8,10 @@ exactly as Hydra's basic launcher runs it.
 Every job, stacked or not, gets its own job dir numbered as Hydra numbers it, its `.hydra/` files,
 the callbacks' on_job_start and on_job_end, and a JobReturn with its own return value, all from
 Hydra's `run_job` (regopt.sweep.job_chain). Which jobs stack, and why the others
-do not: regopt.sweep.stack_plan, regopt.sweep.stacks (the grouping) and
-regopt.sweep.stack_budget (`max_members`, memory, the CPU cost rule). A stack the engine refuses
-before training (NotStackable) runs one job after another; the log says why. Jobs are composed
-once per set of config-group choices (regopt.sweep.compose). docs/scale.md.
+do not: regopt.sweep.stack_plan, regopt.sweep.stacks (the grouping), regopt.sweep.stack_budget
+(`max_members`, memory) and regopt.stacked.probe (on a CPU, whether a stack would be faster). A
+stack the engine refuses before training (NotStackable) runs one job after another; the log says
+why. Jobs are composed once per set of config-group choices (regopt.sweep.compose). docs/scale.md.
 """
 
 import functools
