@@ -42,17 +42,15 @@ def test_a_probe_leaves_the_generators_and_threads_and_is_measured_once(tmp_path
 
 
 def test_the_probe_times_the_stacks_pass_against_one_members(tmp_path, monkeypatch) -> None:
-    """Each side is timed on its own step: a stack's step that is made 5 ms slower (and only it)
-    moves only the stack's time."""
+    """Each side is timed on its own step: a stack's pass made to sleep 20 ms (its own arithmetic
+    takes a few ms) makes the stack's time at least that, and the member's alone stays below it."""
     cfg = compose_config(["model.widths=[16,16]", "data.batch_size=8", "seed=5"], tmp_path)
-    plain = probe._measure(cfg, 2)
     real_call = probe.StackedForward.__call__
 
     def slowed(self, *args, **kwargs):
-        time.sleep(0.005)
+        time.sleep(0.02)
         return real_call(self, *args, **kwargs)
 
     monkeypatch.setattr(probe.StackedForward, "__call__", slowed)
     slow = probe._measure(cfg, 2)
-    assert slow.stack_s >= plain.stack_s + 0.004
-    assert slow.one_s < plain.one_s + 0.002
+    assert slow.stack_s >= 0.02 > slow.one_s

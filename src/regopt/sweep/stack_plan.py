@@ -4,10 +4,10 @@ Each job's config is composed as Hydra's basic launcher composes it and resolved
 see it (its own run dir included); a job whose config fails regopt's check runs on its own (where
 it fails as it would under the basic launcher), so does a job with `resume` set (each continues
 its own checkpoint). The others are grouped by regopt.sweep.stacks and each group is cut to the
-size regopt.sweep.stack_budget allows. A group that the CPU probe (regopt.stacked.probe) or memory
-runs in turn is
-not checked here: its jobs check themselves when they run, as under the basic launcher, so the
-fallback costs what the basic launcher costs. Light at import: torch only once a stack is planned.
+size regopt.sweep.stack_budget allows. A group that the CPU probe (regopt.sweep.stack_cost) or
+memory runs in turn is not checked here: its jobs check themselves when they run, as under the
+basic launcher, so the fallback costs what the basic launcher costs. Light at import: torch only
+once a stack is planned.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from regopt.sweep.stack_budget import (
     stack_size,
     usable_cpus,
 )
+from regopt.sweep.stack_cost import accelerator_is_gpu, slower_stacked, uses_gpu
 from regopt.sweep.stacks import differing_keys, group_jobs
 
 log = logging.getLogger("regopt")
@@ -107,20 +108,6 @@ def fails_check(sweep_config: DictConfig, task: DictConfig) -> bool:
     return False
 
 
-def uses_gpu(task: DictConfig) -> bool:
-    return accelerator_is_gpu(str(task.trainer.get("accelerator", "cpu")))
-
-
-def accelerator_is_gpu(accelerator: str) -> bool:
-    if accelerator in ("gpu", "cuda"):
-        return True
-    if accelerator == "auto":
-        import torch
-
-        return torch.cuda.is_available()
-    return False
-
-
 def worker_count(setting: Any, first: DictConfig, jobs: int) -> int:
     """Worker processes for a launch of `jobs` jobs: `n_jobs` as set, or for `auto` one per CPU
     this process may use when the jobs train on the CPU (a stack keeps one core busy) and one
@@ -166,27 +153,6 @@ def numbers_text(numbers: list[int]) -> str:
     if numbers == list(range(numbers[0], numbers[-1] + 1)):
         return f"jobs {numbers[0]}-{numbers[-1]}"
     return "jobs " + ", ".join(map(str, numbers))
-
-
-def probe_threads(task: DictConfig, workers: int) -> int | None:
-    """The torch threads each job will run with (regopt.scale.threads_for_job, this launcher's)."""
-    setting = task.get("threads")
-    if setting is None or setting == "none":
-        return None
-    return max(1, usable_cpus() // workers) if setting == "auto" else int(setting)
-
-
-def slower_stacked(members: list[DictConfig], size: int, settings: dict[str, Any]) -> str | None:
-    """Why a stack of `size` such members would be slower than running them in turn on this CPU
-    (the probe's timing), or None: on a GPU, with `cpu_probe=false`, or when the stack is faster."""
-    if uses_gpu(members[0]) or not settings.get("cpu_probe", True):
-        return None
-    from regopt.stacked.probe import MIN_SPEEDUP, probe_stack
-
-    probe = probe_stack(members[0], size, probe_threads(members[0], int(settings.get("n_jobs", 1))))
-    if probe.speedup >= MIN_SPEEDUP:
-        return None
-    return f"stacking would be slower than running them in turn on this CPU: {probe.text()}"
 
 
 def _engine() -> tuple[type[Exception], Callable[[list[DictConfig]], int]]:
