@@ -111,6 +111,31 @@ def test_jobs_the_cost_rule_runs_in_turn_are_not_checked_twice(
     assert sorted(c.seed for c in checked) == [2, 3]
 
 
+def test_a_model_the_probe_cannot_run_is_left_to_the_engine(tmp_path, monkeypatch) -> None:
+    """The probe feeds random inputs of the batch's shape; a model that refuses them does not end
+    the launch: the jobs are planned as a stack, which the engine trains or refuses."""
+    import regopt.stacked.probe as probe
+
+    def fails(cfg, members, threads):
+        raise RuntimeError("expected integer token ids")
+
+    monkeypatch.setattr(probe, "probe_stack", fails)
+    register_resolvers()
+    setup_globals()
+    configs = []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for number in range(2):
+            config = compose(
+                "train",
+                overrides=["logger=none", f"seed={number}", f"hydra.sweep.dir={tmp_path}"],
+                return_hydra_config=True,
+            )
+            with open_dict(config):
+                config.hydra.job.num = config.hydra.job.id = number
+            configs.append(config)
+    assert [unit.jobs for unit in plan(configs, SETTINGS, first=0)] == [[0, 1]]
+
+
 def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
     from regopt.config.errors import ConfigError
 

@@ -9,7 +9,8 @@ launcher measures: the forward and backward pass of one member's model on a batc
 against the stack's (regopt.stacked.forward, as the engine runs it), each timed a few times, the
 fastest kept, and predicts the stack's speed-up as K (one + f) / (stack + f), f the per-step work a
 stack pays once instead of K times. Fitted to those three sweeps f is 0.8-1.4 ms (the probe found
-one 0.88 / 1.37 / 3.77 ms, nine stacked 6.1 / 11.8 / 38.3 ms); FRAMEWORK_STEP_S takes 1 ms.
+one 0.88 / 1.37 / 3.77 ms, nine stacked 6.1 / 11.8 / 38.3 ms); FRAMEWORK_STEP_S takes 1 ms. These
+figures were timed by hand on that machine; no script of the project rewrites them.
 """
 
 from __future__ import annotations

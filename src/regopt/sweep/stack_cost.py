@@ -36,12 +36,18 @@ def probe_threads(task: DictConfig, workers: int) -> int | None:
 
 def slower_stacked(members: list[DictConfig], size: int, settings: dict[str, Any]) -> str | None:
     """Why a stack of `size` such members would be slower than running them in turn on this CPU
-    (the probe's timing), or None: on a GPU, with `cpu_probe=false`, or when the stack is faster."""
+    (the probe's timing), or None: on a GPU, with `cpu_probe=false`, when the stack is faster, or
+    when the probe cannot run the model (random inputs of the batch's shape): the engine then
+    trains the stack or refuses it, saying why."""
     if uses_gpu(members[0]) or not settings.get("cpu_probe", True):
         return None
     from regopt.stacked.probe import MIN_SPEEDUP, probe_stack
 
-    probe = probe_stack(members[0], size, probe_threads(members[0], int(settings.get("n_jobs", 1))))
+    threads = probe_threads(members[0], int(settings.get("n_jobs", 1)))
+    try:
+        probe = probe_stack(members[0], size, threads)
+    except Exception:  # noqa: BLE001 - a model the probe cannot run: the engine decides
+        return None
     if probe.speedup >= MIN_SPEEDUP:
         return None
     return f"stacking would be slower than running them in turn on this CPU: {probe.text()}"
