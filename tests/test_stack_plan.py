@@ -20,8 +20,8 @@ SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_probe": True}
 
 @pytest.fixture
 def slow_wide_stacks(monkeypatch) -> list[tuple[int, int, int | None]]:
-    """The CPU probe, with timings chosen here: a stack of width-512 members steps twice as long
-    as its members in turn, one of narrower members a third as long. Records (width, members,
+    """The CPU probe, with timings chosen here: a stack of width-512 members steps 3x as long as
+    its members in turn, one of narrower members a third as long. Records (width, members,
     threads) of each probe."""
     import regopt.stacked.probe as probe
 
@@ -30,7 +30,7 @@ def slow_wide_stacks(monkeypatch) -> list[tuple[int, int, int | None]]:
     def timed(cfg, members: int, threads: int | None) -> probe.Probe:
         width = cfg.model.widths[0]
         probes.append((width, members, threads))
-        factor = 2.0 if width >= 512 else 1 / 3
+        factor = 3.0 if width >= 512 else 1 / 3
         return probe.Probe(members, one_s=1e-3, stack_s=members * 1e-3 * factor)
 
     monkeypatch.setattr(probe, "probe_stack", timed)
@@ -68,8 +68,8 @@ def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(
     assert "jobs 10-11 train as one stack of 2 (members differ in seed, data.seed)" in log
     assert "job 12 runs on its own: the config check refuses it" in log
     assert "jobs 13-14 run one by one: stacking would be slower than running them in turn" in log
-    assert "stacked members took 4.00 ms a step against 2 x 1.00 ms in turn" in log
-    assert ": 0.80x, below 0.9" in log  # 2 x (1 + 1) / (4 + 1): a step's framework work, 1 ms
+    assert "stacked members took 6.00 ms a step against 2 x 1.00 ms in turn" in log
+    assert ": 0.57x, below 0.8" in log  # 2 x (1 + 1) / (6 + 1): a step's framework work, 1 ms
     # before the config checks (the refused job counted), with the threads the jobs will use
     from regopt.sweep.stack_budget import usable_cpus
 
