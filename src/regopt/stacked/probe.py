@@ -30,7 +30,7 @@ from regopt.stacked.memory import size_key
 
 FRAMEWORK_STEP_S = 1e-3  # the per-step work a stack saves each member but one (see above)
 MIN_SPEEDUP = 0.8  # a predicted speed-up below this runs the members in turn: the prediction
-# fell short of the sweeps' (2.04 against 2.5 at width 128, 1.07 against 1.17 at 512), and small
+# fell short of the sweeps' (2.38 against 2.5 at width 128, 1.09 against 1.17 at 512), and small
 # stacks of tiny members, whose in-turn runs are mostly framework work, predict about 1.0
 ROUNDS = 3  # timings of each side, alternating; the fastest is kept (other work only slows)
 ROUND_S = 0.01  # about this long each
