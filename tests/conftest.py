@@ -18,6 +18,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 
 from regopt.config.resolvers import register_resolvers
 
+pytest_plugins = ["sigterm_ends_session"]  # SIGTERM tears the fixtures down (the clusters)
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
 GROUPS = (
