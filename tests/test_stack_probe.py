@@ -8,21 +8,21 @@ import time
 import torch
 
 from conftest import compose_config
-from regopt.stacked import probe
+from regopt.stacked import probe, timing
 
 
-def test_the_timing_is_the_fastest_round_of_a_step() -> None:
-    """A step that sleeps 2 ms, except once in a while 20 ms (other work on the core): the
-    fastest round's mean, near 2 ms."""
+def test_the_timing_is_the_fastest_call_of_a_step() -> None:
+    """A step that sleeps 2 ms, except once in a while 20 ms (other work on the core): its
+    fastest call, near 2 ms."""
     calls = []
 
     def step() -> None:
         calls.append(None)
         time.sleep(0.02 if len(calls) % 7 == 0 else 0.002)
 
-    (seconds,) = probe._fastest([step])
+    (seconds,) = timing.fastest([step])
     assert 0.002 <= seconds < 0.004
-    assert len(calls) >= 2 + 2 * probe.ROUNDS  # a warm-up call, a sizing call, then the rounds
+    assert len(calls) >= 2 + 2 * timing.ROUNDS  # a warm-up call, a sizing call, then the rounds
 
 
 def test_a_probe_leaves_the_generators_and_threads_and_is_measured_once(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ import torch
 from torch import Tensor, nn
 
 from regopt.models.mlp import MLP
+from regopt.stacked import forward as forward_module
 from regopt.stacked.forward import StackedForward
 
 BATCH = 12
@@ -76,15 +77,26 @@ def separate_step(models, streams, inputs) -> tuple[list[Tensor], list[list[Tens
     return outputs, grads
 
 
-def check_against_separate(make_model, ps: list[float]) -> list[list[int]]:
-    """Two training steps of a stack against each member alone; the batch sizes each stacked
-    member's own model saw."""
+def check_against_separate(make_model, ps: list[float], batched: bool = True) -> list[list[int]]:
+    """Two training steps of a stack against each member alone, the stack's timing of its
+    batched pass against its members' own passes one after another saying `batched` is faster;
+    the batch sizes each stacked member's own model saw."""
     torch.manual_seed(0)
     models = [make_model(p).double().train() for p in ps]
     alone = [copy.deepcopy(m) for m in models]
     seen = [full_batches_seen(m) for m in models]
     stacked_streams, separate_streams = Streams(SEEDS[: len(ps)]), Streams(SEEDS[: len(ps)])
     forward = StackedForward(models)
+    timed = []
+    with pytest.MonkeyPatch.context() as patch:
+        fake = [1.0, 2.0] if batched else [2.0, 1.0]  # seconds: batched, in turn
+        patch.setattr(forward_module, "fastest", lambda steps: timed.append(steps) or fake)
+        _two_steps(models, alone, forward, stacked_streams, separate_streams)
+    assert len(timed) == (1 if sum(p == 0 for p in ps) > 1 else 0)  # once, for 2+ batchable
+    return seen
+
+
+def _two_steps(models, alone, forward, stacked_streams, separate_streams) -> None:
     for _ in range(2):
         inputs = [torch.randn(BATCH, 8, dtype=torch.float64) for _ in models]
         ours, our_grads = step(models, forward, stacked_streams, inputs)
@@ -101,18 +113,44 @@ def check_against_separate(make_model, ps: list[float]) -> list[list[int]]:
                 for p, q in zip(model.parameters(), other.parameters(), strict=True):
                     p -= 0.1 * p.grad
                     q -= 0.1 * q.grad
-    return seen
+
+
+def mlp(p: float) -> nn.Module:
+    return MLP(input_dim=8, num_classes=3, widths=(16, 16), dropout=p)
 
 
 def test_members_without_draws_share_one_pass_and_dropout_members_draw_their_own_masks() -> None:
     """Members at p = 0.5, 0, 0 and 0.3: the two at p = 0 share the batched pass (their own
     models see only the two rows their draws are measured on), the others run their own model
     in their own stream, drawing their separate runs' masks."""
-    seen = check_against_separate(
-        lambda p: MLP(input_dim=8, num_classes=3, widths=(16, 16), dropout=p), [0.5, 0.0, 0.0, 0.3]
-    )
+    seen = check_against_separate(mlp, [0.5, 0.0, 0.0, 0.3])
     assert BATCH in seen[0] and BATCH in seen[3]
     assert BATCH not in seen[1] and BATCH not in seen[2]
+
+
+def test_where_their_own_passes_are_faster_the_members_run_them_one_after_another() -> None:
+    seen = check_against_separate(mlp, [0.5, 0.0, 0.0, 0.3], batched=False)
+    assert all(BATCH in sizes for sizes in seen)
+
+
+def test_the_timing_runs_both_passes_and_keeps_no_gradient() -> None:
+    """The real timing at the first training batch: both passes run, and the members'
+    gradients are what that batch's backward alone gives."""
+    torch.manual_seed(0)
+    models = [mlp(0.0).train() for _ in range(3)]
+    seen = [full_batches_seen(m) for m in models]
+    inputs = [torch.randn(BATCH, 8) for _ in models]
+    forward = StackedForward(models)
+    outputs = forward(range(3), inputs, Streams(SEEDS[:3]).own)
+    assert forward.batched_faster is not None and all(BATCH in sizes for sizes in seen)
+    assert all(p.grad is None for m in models for p in m.parameters())
+    sum(o.sum() for o in outputs).backward()
+    for model, x in zip(models, inputs, strict=True):
+        reference = copy.deepcopy(model)
+        reference.zero_grad()
+        reference(x).sum().backward()
+        for p, q in zip(model.parameters(), reference.parameters(), strict=True):
+            torch.testing.assert_close(p.grad, q.grad, rtol=1e-5, atol=1e-6)
 
 
 def test_members_that_all_draw_each_run_their_own_model() -> None:

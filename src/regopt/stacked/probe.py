@@ -16,8 +16,6 @@ figures were timed by hand on that machine; no script of the project rewrites th
 from __future__ import annotations
 
 import contextlib
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -27,13 +25,12 @@ from omegaconf import DictConfig
 from regopt.build import model_sizes
 from regopt.stacked.forward import StackedForward
 from regopt.stacked.memory import size_key
+from regopt.stacked.timing import fastest
 
 FRAMEWORK_STEP_S = 1e-3  # the per-step work a stack saves each member but one (see above)
 MIN_SPEEDUP = 0.8  # a predicted speed-up below this runs the members in turn: the prediction
 # fell short of the sweeps' (2.38 against 2.5 at width 128, 1.09 against 1.17 at 512), and small
 # stacks of tiny members, whose in-turn runs are mostly framework work, predict about 1.0
-ROUNDS = 3  # timings of each side, alternating; the fastest is kept (other work only slows)
-ROUND_S = 0.01  # about this long each
 
 
 @dataclass(frozen=True)
@@ -95,24 +92,5 @@ def _measure(cfg: DictConfig, members: int) -> Probe:
         outputs = stacked(range(members), inputs, lambda _: contextlib.nullcontext())
         torch.stack([output.square().mean() for output in outputs]).sum().backward()
 
-    one_s, stack_s = _fastest([one, stack])
+    one_s, stack_s = fastest([one, stack])
     return Probe(members, one_s, stack_s)
-
-
-def _fastest(steps: list[Callable[[], None]]) -> list[float]:
-    """Seconds a call of each step takes: the fastest of ROUNDS rounds of about ROUND_S each, the
-    steps' rounds taken in turn (so that other work on the core slows both alike)."""
-    calls = []
-    for step in steps:
-        step()  # the first call builds what later calls reuse (vmap's batching, allocations)
-        start = time.perf_counter()
-        step()
-        calls.append(max(2, int(ROUND_S / max(time.perf_counter() - start, 1e-6))))
-    best = [float("inf")] * len(steps)
-    for _ in range(ROUNDS):
-        for index, step in enumerate(steps):
-            start = time.perf_counter()
-            for _ in range(calls[index]):
-                step()
-            best[index] = min(best[index], (time.perf_counter() - start) / calls[index])
-    return best
