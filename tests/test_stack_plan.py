@@ -136,6 +136,33 @@ def test_a_model_the_probe_cannot_run_is_left_to_the_engine(tmp_path, monkeypatc
     assert [unit.jobs for unit in plan(configs, SETTINGS, first=0)] == [[0, 1]]
 
 
+def test_an_optimiser_the_stack_refuses_runs_its_jobs_one_by_one(tmp_path, caplog) -> None:
+    """SAM evaluates the loss twice a step: the plan says so and runs the jobs in turn (measuring
+    a member's size steps its optimiser, which SAM cannot do without a closure)."""
+    register_resolvers()
+    setup_globals()
+    configs = []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for number in range(2):
+            config = compose(
+                "train",
+                overrides=[
+                    "logger=none",
+                    "optimizer=sam",
+                    f"seed={number}",
+                    f"hydra.sweep.dir={tmp_path}",
+                ],
+                return_hydra_config=True,
+            )
+            with open_dict(config):
+                config.hydra.job.num = config.hydra.job.id = number
+            configs.append(config)
+    with caplog.at_level(logging.INFO, logger="regopt"):
+        units = plan(configs, SETTINGS, first=0)
+    assert [unit.jobs for unit in units] == [[0], [1]]
+    assert "jobs 0-1 run one by one: not stackable: optimizer=SAM" in caplog.text
+
+
 def test_a_bad_launcher_setting_is_refused_naming_its_key() -> None:
     from regopt.config.errors import ConfigError
 

@@ -81,6 +81,12 @@ def check_stackable(cfgs: Sequence[DictConfig]) -> None:
                 f"{', '.join(MEMBER_KEYS)}"
             )
     _check_shared(cfgs[0])
+    check_members(cfgs)
+
+
+def check_members(cfgs: Sequence[DictConfig]) -> None:
+    """Raise NotStackable for a member that cannot take part in the stack's one step (before
+    its size is measured: measuring steps its optimiser, which SAM refuses without a closure)."""
     for index, cfg in enumerate(cfgs):
         _check_member(cfg, index)
 

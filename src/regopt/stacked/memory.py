@@ -105,6 +105,9 @@ def estimate_bytes(cfgs: list[DictConfig]) -> int:
     """The stack's bytes on its device: the sum over its members (see the module's note). A
     config with its `hydra` node is resolved under it first; one without (the launcher's plan
     passes the jobs' resolved task configs) is read as it is (resolving costs about 0.1 s a job)."""
+    from regopt.stacked.check import check_members
     from regopt.stacked.engine import job_config
 
-    return sum(member_bytes(job_config(cfg)[0] if "hydra" in cfg else cfg) for cfg in cfgs)
+    resolved = [job_config(cfg)[0] if "hydra" in cfg else cfg for cfg in cfgs]
+    check_members(resolved)  # NotStackable, naming the key, for a member the stack refuses
+    return sum(member_bytes(cfg) for cfg in resolved)

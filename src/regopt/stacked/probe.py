@@ -6,10 +6,12 @@ size and on the machine: a rule on the member's working set against the L2 cache
 digits member (0.7 MiB) too big on a 512 KiB-L2 EPYC where its stack of 9 ran 2.5x faster than the
 jobs in turn (width 256: 1.53x, width 512: 1.17x; 30-50 epoch lr x wd sweeps, one thread). So the
 launcher measures: the forward and backward pass of one member's model on a batch of random inputs
-against the stack's (regopt.stacked.forward, as the engine runs it), each timed a few times, the
-fastest kept, and predicts the stack's speed-up as K (one + f) / (stack + f), f the per-step work a
-stack pays once instead of K times. Fitted to those three sweeps f is 0.8-1.4 ms (the probe found
-one 0.88 / 1.37 / 3.77 ms, nine stacked 6.1 / 11.8 / 38.3 ms); FRAMEWORK_STEP_S takes 1 ms. These
+against the stack's (regopt.stacked.forward, as the engine runs it: batched, or the members' own
+passes one after another where those are faster), each call timed, the fastest kept
+(regopt.stacked.timing), and predicts the stack's speed-up as K (one + f) / (stack + f), f the
+per-step work a stack pays once instead of K times. Fitted to those three sweeps f is 0.8-1.4 ms
+(the probe found one 0.88 / 1.37 / 3.77 ms, nine stacked 6.1 / 11.8 / 38.3 ms, batched);
+FRAMEWORK_STEP_S takes 1 ms. These
 figures were timed by hand on that machine; no script of the project rewrites them.
 """
 
