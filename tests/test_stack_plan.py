@@ -18,6 +18,25 @@ from regopt.sweep.stack_plan import check_settings, plan, settle_workers, worker
 SETTINGS = {"max_members": 32, "memory_fraction": 0.5, "cpu_probe": True}
 
 
+def sweep_configs(jobs: list[list[str]], tmp_path, first: int = 0) -> list:
+    """The launcher's view of a sweep: each job's config with its `hydra` node, numbered from
+    `first` as Hydra numbers a sweep's jobs."""
+    register_resolvers()
+    setup_globals()
+    configs = []
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        for number, overrides in enumerate(jobs):
+            config = compose(
+                "train",
+                overrides=["logger=none", *overrides, f"hydra.sweep.dir={tmp_path}"],
+                return_hydra_config=True,
+            )
+            with open_dict(config):
+                config.hydra.job.num = config.hydra.job.id = number + first
+            configs.append(config)
+    return configs
+
+
 @pytest.fixture
 def slow_wide_stacks(monkeypatch) -> list[tuple[int, int, int | None]]:
     """The CPU probe, with timings chosen here: a stack of width-512 members steps 3x as long as
@@ -40,8 +59,6 @@ def slow_wide_stacks(monkeypatch) -> list[tuple[int, int, int | None]]:
 def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(
     tmp_path, caplog, slow_wide_stacks
 ):
-    register_resolvers()
-    setup_globals()
     jobs = [
         ["model.widths=[32,32]", "seed=0"],
         ["model.widths=[32,32]", "seed=1"],
@@ -49,17 +66,7 @@ def test_small_jobs_stack_large_ones_and_refused_configs_run_on_their_own(
         ["model.widths=[512,512]", "seed=0"],  # the probe finds their stack slower
         ["model.widths=[512,512]", "seed=1"],
     ]
-    configs = []
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        for number, overrides in enumerate(jobs):
-            config = compose(
-                "train",
-                overrides=["logger=none", *overrides, f"hydra.sweep.dir={tmp_path}"],
-                return_hydra_config=True,
-            )
-            with open_dict(config):
-                config.hydra.job.num = config.hydra.job.id = number + 10
-            configs.append(config)
+    configs = sweep_configs(jobs, tmp_path, first=10)
     with caplog.at_level(logging.INFO, logger="regopt"):
         units = plan(configs, SETTINGS, first=10)
     assert [unit.jobs for unit in units] == [[0, 1], [2], [3], [4]]
@@ -85,27 +92,11 @@ def test_jobs_the_cost_rule_runs_in_turn_are_not_checked_twice(
     in the plan; a would-be stack's members are checked in the plan."""
     import regopt.config.validate as validate
 
-    register_resolvers()
-    setup_globals()
     checked = []
     real = validate.validate_config
     monkeypatch.setattr(validate, "validate_config", lambda cfg: checked.append(cfg) or real(cfg))
-    configs = []
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        for number, width in enumerate((512, 512, 32, 32)):
-            config = compose(
-                "train",
-                overrides=[
-                    "logger=none",
-                    f"model.widths=[{width},{width}]",
-                    f"seed={number}",
-                    f"hydra.sweep.dir={tmp_path}",
-                ],
-                return_hydra_config=True,
-            )
-            with open_dict(config):
-                config.hydra.job.num = config.hydra.job.id = number
-            configs.append(config)
+    jobs = [[f"model.widths=[{w},{w}]", f"seed={n}"] for n, w in enumerate((512, 512, 32, 32))]
+    configs = sweep_configs(jobs, tmp_path)
     units = plan(configs, SETTINGS, first=0)
     assert [unit.jobs for unit in units] == [[0], [1], [2, 3]]
     assert sorted(c.seed for c in checked) == [2, 3]
@@ -120,43 +111,14 @@ def test_a_model_the_probe_cannot_run_is_left_to_the_engine(tmp_path, monkeypatc
         raise RuntimeError("expected integer token ids")
 
     monkeypatch.setattr(probe, "probe_stack", fails)
-    register_resolvers()
-    setup_globals()
-    configs = []
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        for number in range(2):
-            config = compose(
-                "train",
-                overrides=["logger=none", f"seed={number}", f"hydra.sweep.dir={tmp_path}"],
-                return_hydra_config=True,
-            )
-            with open_dict(config):
-                config.hydra.job.num = config.hydra.job.id = number
-            configs.append(config)
+    configs = sweep_configs([[f"seed={number}"] for number in range(2)], tmp_path)
     assert [unit.jobs for unit in plan(configs, SETTINGS, first=0)] == [[0, 1]]
 
 
 def test_an_optimiser_the_stack_refuses_runs_its_jobs_one_by_one(tmp_path, caplog) -> None:
     """SAM evaluates the loss twice a step: the plan says so and runs the jobs in turn (measuring
     a member's size steps its optimiser, which SAM cannot do without a closure)."""
-    register_resolvers()
-    setup_globals()
-    configs = []
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        for number in range(2):
-            config = compose(
-                "train",
-                overrides=[
-                    "logger=none",
-                    "optimizer=sam",
-                    f"seed={number}",
-                    f"hydra.sweep.dir={tmp_path}",
-                ],
-                return_hydra_config=True,
-            )
-            with open_dict(config):
-                config.hydra.job.num = config.hydra.job.id = number
-            configs.append(config)
+    configs = sweep_configs([["optimizer=sam", f"seed={number}"] for number in range(2)], tmp_path)
     with caplog.at_level(logging.INFO, logger="regopt"):
         units = plan(configs, SETTINGS, first=0)
     assert [unit.jobs for unit in units] == [[0], [1]]
