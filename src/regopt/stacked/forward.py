@@ -130,10 +130,13 @@ class StackedForward:
         their own passes one after another; no gradient is kept, nothing is drawn (these
         members draw no random numbers)."""
         params = [p for i in indices for p in self._params[i] if p.requires_grad]
+        on_gpu = any(p.is_cuda for p in params)
 
         def backward(outputs: Sequence[Tensor]) -> None:
             total = torch.stack([out.float().square().mean() for out in outputs]).sum()
             torch.autograd.grad(total, params, allow_unused=True)
+            if on_gpu:  # the kernels' time, not only their launch
+                torch.cuda.synchronize()
 
         def batched() -> None:
             backward(self._batched(indices, inputs))
