@@ -90,7 +90,7 @@ def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(
     else:  # two stacks for each worker process (of 2 members at least)
         assert "jobs 0-1 train as one stack of 2" in result.stdout
         assert "jobs 2-3 train as one stack of 2" in result.stdout
-        assert "over 2 workers" in result.stdout
+        assert "2 stacks and 0 single jobs over 2 workers" in result.stdout
     assert "sweep: 4 of 4 jobs done" in result.stderr
     assert f"sweep finished: 4 jobs in {stacked}: 2 completed, 0 failed, 2 diverged" in (
         result.stderr

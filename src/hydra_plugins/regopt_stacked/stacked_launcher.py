@@ -126,7 +126,9 @@ class StackedLauncher(Launcher):
         if workers == 1:
             done = [run_unit(*unit, first=initial_job_idx) for unit in work]
         else:
-            log.info(f"stacked: {len(units)} stacks and single jobs over {workers} workers")
+            stacks = sum(len(jobs) > 1 for jobs in units)
+            alone = len(units) - stacks
+            log.info(f"stacked: {stacks} stacks and {alone} single jobs over {workers} workers")
             state = Singleton.get_state()
             tasks = [(*unit, initial_job_idx, state) for unit in work]
             done = run_in_workers(run_unit_in_worker, tasks, workers, context)
