@@ -214,3 +214,25 @@ def test_help_lists_every_group_and_option_and_imports_no_torch() -> None:
         assert group in listed, group
         assert listed[group].split(", ") == options(group), group
     assert listed["experiment/sequential_vs_joint/arm"] == "joint, none, ramp, sequential"
+
+
+def test_the_trainer_is_built_once_per_setting_and_a_setting_lightning_refuses_still_fails(
+    monkeypatch, tmp_path
+) -> None:
+    """A sweep's jobs share their trainer node but for its run dir: the check builds the Trainer
+    (what Lightning's constructor alone refuses) once for them, and again for another value."""
+    import regopt.config.dummies as dummies
+
+    built = []
+    real = dummies._trainer
+    monkeypatch.setattr(dummies, "_trainer", lambda node: built.append(node) or real(node))
+    monkeypatch.setattr(dummies, "_TRAINERS_BUILT", set())
+    for job in ("a", "b"):
+        validate_config(compose_config([f"paths.output_dir={tmp_path / job}"]))
+    assert len(built) == 1
+    with pytest.raises(ConfigError) as caught:
+        validate_config(compose_config(["+trainer.strategy=no_such_strategy"]))
+    assert len(built) == 2
+    assert "trainer.strategy" in str(caught.value)
+    with pytest.raises(ConfigError):  # refused again: only what passed is remembered
+        validate_config(compose_config(["+trainer.strategy=no_such_strategy"]))

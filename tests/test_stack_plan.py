@@ -212,3 +212,25 @@ def test_auto_workers_are_written_into_the_jobs_so_threads_divide_the_cpus_that_
     assert settle_workers(8, worker_count(8, configs[0], len(configs)), 3, configs) == 3
     assert [c.hydra.launcher.n_jobs for c in configs] == [8, 8, 8, 8]
     assert settle_workers("auto", 1, 1, jobs(1, "auto")) == 1
+
+
+def test_the_plan_in_a_worker_hands_its_units_and_log_lines_to_the_launcher(
+    tmp_path, caplog, slow_wide_stacks
+) -> None:
+    """With worker processes the launch is planned in one of them (the training code imported
+    there); its log lines reach the launcher's handlers only when the launcher emits them."""
+    from hydra.core.singleton import Singleton
+
+    from hydra_plugins.regopt_stacked.stacked_launcher import plan_in_worker
+
+    jobs = [[f"model.widths=[{w},{w}]", f"seed={n}"] for n, w in enumerate((32, 32, 512, 512))]
+    configs = sweep_configs(jobs, tmp_path)
+    with caplog.at_level(logging.INFO, logger="regopt"):
+        expected = [unit.jobs for unit in plan(configs, SETTINGS, first=0)]
+        lines = caplog.messages
+        caplog.clear()
+        units, records = plan_in_worker(configs, SETTINGS, 0, Singleton.get_state())
+        assert caplog.messages == []  # kept, not emitted where the plan ran
+    assert units == expected == [[0, 1], [2], [3]]
+    assert [record.getMessage() for record in records] == lines
+    assert any("jobs 0-1 train as one stack of 2" in line for line in lines)

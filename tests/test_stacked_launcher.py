@@ -16,7 +16,7 @@ from conftest import ROOT, read_metrics, read_summary, run_cli, run_cli_then_sig
 
 # A Hydra callback that writes one line per job event: what Hydra hands every callback.
 EVENTS = """
-import json, os
+import json, os, sys
 from hydra.experimental.callback import Callback
 
 class JobEvents(Callback):
@@ -32,6 +32,9 @@ class JobEvents(Callback):
         self._write(event="end", job=int(config.hydra.job.num), status=job_return.status.name,
                     value=value if isinstance(value, float) else repr(value),
                     working_dir=job_return.working_dir)
+
+    def on_multirun_end(self, config, **kwargs):  # in the launching process
+        self._write(event="multirun_end", torch_imported="torch" in sys.modules)
 """
 TIME_COLUMNS = ("time", "wall")  # columns that measure the clock, not the training
 
@@ -117,6 +120,9 @@ def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(
 
     # every job: on_job_start once, then on_job_end once with its own return value
     seen = events(tmp_path)
+    # with workers the launching process plans in one of them: it never imports torch
+    assert [e["torch_imported"] for e in seen if e["event"] == "multirun_end"] == [workers == 1]
+    seen = [e for e in seen if e["event"] != "multirun_end"]
     assert sorted((e["event"], e["job"]) for e in seen) == sorted(
         (event, job) for event in ("start", "end") for job in range(4)
     )
@@ -195,11 +201,12 @@ def test_a_stack_the_engine_refuses_runs_its_jobs_one_by_one(tmp_path) -> None:
     assert [read_summary(job)["status"] for job in job_dirs(sweep)] == ["completed"] * 2
     assert "sweep: 2 of 2 jobs done" in result.stderr
     # on_job_start once per job (when the stack was tried), on_job_end once, after its own run
-    assert [(e["event"], e["job"]) for e in events(tmp_path)] == [
+    assert [(e["event"], e.get("job")) for e in events(tmp_path)] == [
         ("start", 0),
         ("start", 1),
         ("end", 0),
         ("end", 1),
+        ("multirun_end", None),
     ]
 
 

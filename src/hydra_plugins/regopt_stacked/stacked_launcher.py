@@ -1,8 +1,9 @@
 """`hydra/launcher=stacked`: a sweep's jobs that differ only in member keys (seed, optimiser,
 regularisers and their strengths, label noise, data seed) train as one stacked model, in
 `n_jobs` worker processes (auto: one per CPU on a CPU, regopt.sweep.stack_plan.worker_count;
-forked with the training code imported, regopt.sweep.worker_pool), a stack or a job at a time in
-each, as Hydra's joblib launcher runs jobs; with one worker, in this process. Every other job runs
+forked with the training code imported, regopt.sweep.worker_pool; the first of them plans the
+launch, so this process never imports torch), a stack or a job at a time in each, as Hydra's joblib
+launcher runs jobs; with one worker, in this process. Every other job runs
 exactly as Hydra's basic launcher runs it.
 
 Every job, stacked or not, gets its own job dir numbered as Hydra numbers it, its `.hydra/` files,
@@ -37,7 +38,7 @@ from regopt.sweep.stack_plan import (
     settle_workers,
     worker_count,
 )
-from regopt.sweep.worker_pool import run_in_workers, worker_context
+from regopt.sweep.worker_pool import logged_here, run_in_workers, run_on_a_worker, worker_context
 
 log = logging.getLogger("regopt")
 
@@ -93,6 +94,10 @@ class StackedLauncher(Launcher):
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
+        if may_use_workers(self.settings["n_jobs"], config):
+            # the workers' server imports the training code (5 s of a core) from now on, while
+            # the sweeper checks and this launcher composes the jobs, and runs the plan
+            worker_context(config)
         # the context is the sweeper's too: its check that each job composes shares the cache
         loader = hydra_context.config_loader
         if not isinstance(loader, GroupedConfigLoader):
@@ -111,12 +116,18 @@ class StackedLauncher(Launcher):
             return []
         configs = [self._compose(initial_job_idx, job_overrides[0])]
         workers = worker_count(self.settings["n_jobs"], configs[0], len(job_overrides))
-        # the workers' server imports the training code while this process composes and plans
-        context = worker_context(configs[0]) if workers > 1 else None
+        context = worker_context(configs[0]) if workers > 1 else None  # started by setup
         for position, overrides in enumerate(job_overrides[1:], start=1):
             configs.append(self._compose(initial_job_idx + position, overrides))
         settings = {**self.settings, "n_jobs": workers}
-        units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
+        if context is None:
+            units = [unit.jobs for unit in plan(configs, settings, initial_job_idx)]
+        else:  # where the engine is imported: this process never imports torch or Lightning
+            state = Singleton.get_state()
+            args = (configs, settings, initial_job_idx, state)
+            units, records = run_on_a_worker(plan_in_worker, args, workers, context)
+            for record in records:
+                logging.getLogger(record.name).handle(record)
         workers = settle_workers(self.settings["n_jobs"], workers, len(units), configs)
         interval = float(self.settings["checkpoint_interval_s"])
         work = [
@@ -130,7 +141,7 @@ class StackedLauncher(Launcher):
             alone = len(units) - stacks
             log.info(f"stacked: {stacks} stacks and {alone} single jobs over {workers} workers")
             state = Singleton.get_state()
-            tasks = [(*unit, initial_job_idx, state) for unit in work]
+            tasks = [(*unit, initial_job_idx, state) for unit in work]  # the plan's n_jobs
             done = run_in_workers(run_unit_in_worker, tasks, workers, context)
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         returns = {
@@ -148,6 +159,26 @@ class StackedLauncher(Launcher):
             config.hydra.job.id = idx
             config.hydra.job.num = idx
         return config
+
+
+def may_use_workers(setting: Any, config: DictConfig) -> bool:
+    """Whether a launch with `hydra.launcher.n_jobs` = `setting` may run worker processes (a
+    sweep of two or more jobs); a setting check_settings refuses runs none."""
+    if setting != "auto" and not (isinstance(setting, int) and setting > 1):
+        return False
+    return worker_count(setting, config, jobs=2) > 1
+
+
+def plan_in_worker(
+    configs: list[DictConfig], settings: dict[str, Any], first: int, singleton_state: dict
+) -> tuple[list[list[int]], list[logging.LogRecord]]:
+    """The launch's plan (its units' job positions) in a worker, its log lines emitted again by
+    this process's handlers (the launcher's log; the worker's own may be a job's)."""
+    setup_globals()
+    Singleton.set_state(singleton_state)
+    with logged_here(logging.getLogger("regopt")) as records:
+        units = [unit.jobs for unit in plan(configs, settings, first)]
+    return units, records
 
 
 def run_unit_in_worker(

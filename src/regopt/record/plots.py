@@ -106,6 +106,9 @@ def _new_figure(layout: Layout) -> Any:
         if onset:
             ax.axvline(0, color="red", linewidth=1.0, alpha=0.7, gid="onset")
         ax.set_xlabel("epoch")
+        # placed, not measured: matplotlib measures every tick label of the axis to place it
+        ax.xaxis.set_label_coords(0.5, -0.085)
+        ax.yaxis.set_label_coords(-0.1, 0.5)  # no label: nothing to measure for either
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(name, y=1.0)  # placed, not measured: auto-placement lays out every tick label
         ax.grid(alpha=0.3)

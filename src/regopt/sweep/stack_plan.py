@@ -12,7 +12,6 @@ once a stack is planned.
 
 from __future__ import annotations
 
-import copy
 import logging
 import math
 import os
@@ -73,38 +72,42 @@ def check_settings(settings: dict[str, Any]) -> None:
         )
 
 
-def job_config(sweep_config: DictConfig) -> DictConfig:
-    """The job's task config, resolved as `run_job` will give it (its output dir set the same
-    way); Hydra's config is the job's while it resolves, and put back after."""
-    config = copy.deepcopy(sweep_config)
-    previous = HydraConfig.instance().cfg
+def job_config(sweep_config: DictConfig) -> tuple[DictConfig, Any]:
+    """The job's task config, resolved as `run_job` will give it, and Hydra's config as the
+    job's run sees it (`HydraConfig.instance().cfg`, kept for its check). Its output dir is set
+    on the sweep config as run_job sets it (no copy of the whole config: a third of the plan's
+    time); Hydra's config is the job's while it resolves, and put back after."""
+    hydra_config = HydraConfig.instance()
+    previous = hydra_config.cfg
     try:
-        HydraConfig.instance().set_config(config)
+        hydra_config.set_config(sweep_config)
         output_dir = os.path.join(
-            str(OmegaConf.select(config, "hydra.sweep.dir")),
-            str(OmegaConf.select(config, "hydra.sweep.subdir")),
+            str(OmegaConf.select(sweep_config, "hydra.sweep.dir")),
+            str(OmegaConf.select(sweep_config, "hydra.sweep.subdir")),
         )
-        with read_write(config.hydra.runtime), open_dict(config.hydra.runtime):
-            config.hydra.runtime.output_dir = os.path.abspath(output_dir)
-        HydraConfig.instance().set_config(config)
-        return resolved_task(config)
+        for runtime in (sweep_config.hydra.runtime, HydraConfig.get().runtime):
+            with read_write(runtime), open_dict(runtime):
+                runtime.output_dir = os.path.abspath(output_dir)
+        return resolved_task(sweep_config), hydra_config.cfg
     finally:
-        HydraConfig.instance().cfg = previous
+        hydra_config.cfg = previous
 
 
-def fails_check(sweep_config: DictConfig, task: DictConfig) -> bool:
-    """Whether regopt's config check refuses the job (checked under the job's Hydra config)."""
+def fails_check(task: DictConfig, job_hydra: Any) -> bool:
+    """Whether regopt's config check refuses the job (checked under the job's Hydra config, as
+    job_config returned it)."""
     from regopt.config.errors import ConfigError
     from regopt.config.validate import validate_config
 
-    previous = HydraConfig.instance().cfg
+    hydra_config = HydraConfig.instance()
+    previous = hydra_config.cfg
     try:
-        HydraConfig.instance().set_config(sweep_config)
+        hydra_config.cfg = job_hydra
         validate_config(task)
     except ConfigError:
         return True
     finally:
-        HydraConfig.instance().cfg = previous
+        hydra_config.cfg = previous
     return False
 
 
@@ -204,13 +207,16 @@ def in_turn(group: list[int], tasks: list[DictConfig], settings: dict[str, Any])
 def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) -> list[Unit]:
     """Stacks and single jobs, ordered by their first job; `first` is the first job's number."""
     tasks: list[Any] = []
+    job_hydra: list[Any] = []
     alone: dict[str, list[int]] = {}
     for position, config in enumerate(sweep_configs):
         try:
-            tasks.append(job_config(config))
+            task, hydra = job_config(config)
         except OmegaConfBaseException:  # an interpolation that does not resolve: the check's
-            tasks.append(None)
+            task, hydra = None, None
             alone.setdefault(CONFIG_REFUSED, []).append(position)
+        tasks.append(task)
+        job_hydra.append(hydra)
     resumed = [p for p, t in enumerate(tasks) if t is not None and t.get("resume") not in NO_RESUME]
     if resumed:
         alone[f"resume={tasks[resumed[0]].resume}: each job continues its own checkpoint"] = resumed
@@ -221,7 +227,7 @@ def plan(sweep_configs: list[DictConfig], settings: dict[str, Any], first: int) 
         stacks: list[list[int]] = []
         why = in_turn(group, tasks, settings) if len(group) > 1 else None
         if len(group) > 1 and why is None:  # only a would-be stack is checked here; a job
-            refused = [p for p in group if fails_check(sweep_configs[p], tasks[p])]  # alone
+            refused = [p for p in group if fails_check(tasks[p], job_hydra[p])]  # alone
             if refused:  # checks itself, as under the basic launcher
                 alone.setdefault(CONFIG_REFUSED, []).extend(refused)
             group = [p for p in group if p not in refused]

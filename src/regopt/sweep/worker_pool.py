@@ -5,8 +5,10 @@ with the sweep.
 A new Python process spends about 5 s of a core importing torch, Lightning and regopt. Started by
 loky's own method, every worker paid that, and on 2 cores the two workers' imports and the
 launcher's own (its plan needs the engine) were 3 x 5 s of CPU before the first step. With the
-standard library's forkserver one server process imports the training code as the launch is
-planned, and each worker is forked from it with all of it imported. loky still runs the pool: its
+standard library's forkserver one server process imports the training code, from the launcher's
+setup on (while the sweeper checks the jobs and the launcher composes them), and each worker is
+forked from it with all of it imported; the launch is planned in the first worker
+(`run_on_a_worker`), so the launching process never imports torch. loky still runs the pool: its
 cloudpickle carries Hydra's task function, as under Hydra's joblib launcher.
 
 A unit goes to a worker only when one is free, so Ctrl-C or SIGTERM (passed on to the workers by
@@ -16,9 +18,11 @@ starts no other: the sweep then stops as an in-process one does, with Interrupte
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
+from contextlib import contextmanager
 from typing import Any
 
 from regopt.interrupt import Interrupted, signals_reach
@@ -60,6 +64,38 @@ def target_modules(config: Any) -> list[str]:
         if isinstance(target, str) and "." in target:
             modules.append(target.rsplit(".", 1)[0])
     return modules
+
+
+@contextmanager
+def logged_here(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
+    """The records `logger` (INFO and above) makes meanwhile, kept for another process to emit,
+    and not given to this process's handlers."""
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    keep, level, propagate = Keep(), logger.level, logger.propagate
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        yield records
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)
+        logger.propagate = propagate
+
+
+def run_on_a_worker(
+    task: Callable[..., Any], args: tuple[Any, ...], workers: int, context: Any
+) -> Any:
+    """`task(*args)` on one worker of the pool `run_in_workers` will use (made for `workers`):
+    for work before the first unit that needs the training code (the launch's plan)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=workers, context=context).submit(task, *args).result()
 
 
 def run_in_workers(
