@@ -141,7 +141,7 @@ class StackedLauncher(Launcher):
             alone = len(units) - stacks
             log.info(f"stacked: {stacks} stacks and {alone} single jobs over {workers} workers")
             state = Singleton.get_state()
-            tasks = [(*unit, initial_job_idx, state) for unit in work]  # the plan's n_jobs
+            tasks = [(*unit, initial_job_idx, state) for unit in work]
             done = run_in_workers(run_unit_in_worker, tasks, workers, context)
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         returns = {
