@@ -34,7 +34,9 @@ class JobEvents(Callback):
                     working_dir=job_return.working_dir)
 
     def on_multirun_end(self, config, **kwargs):  # in the launching process
-        self._write(event="multirun_end", torch_imported="torch" in sys.modules)
+        from multiprocessing import forkserver
+        server = getattr(forkserver._forkserver, "_forkserver_pid", None) is not None
+        self._write(event="multirun_end", torch_imported="torch" in sys.modules, server=server)
 """
 TIME_COLUMNS = ("time", "wall")  # columns that measure the clock, not the training
 
@@ -121,7 +123,8 @@ def test_a_stacked_sweep_leaves_what_the_basic_launcher_leaves_job_by_job(
     # every job: on_job_start once, then on_job_end once with its own return value
     seen = events(tmp_path)
     # with workers the launching process plans in one of them: it never imports torch
-    assert [e["torch_imported"] for e in seen if e["event"] == "multirun_end"] == [workers == 1]
+    ends = [e for e in seen if e["event"] == "multirun_end"]
+    assert [(e["torch_imported"], e["server"]) for e in ends] == [(workers == 1, workers == 2)]
     seen = [e for e in seen if e["event"] != "multirun_end"]
     assert sorted((e["event"], e["job"]) for e in seen) == sorted(
         (event, job) for event in ("start", "end") for job in range(4)
@@ -278,4 +281,18 @@ def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
     deadline = time.monotonic() + 30
     while processes_with(str(tmp_path)) and time.monotonic() < deadline:
         time.sleep(0.2)
+    assert processes_with(str(tmp_path)) == []
+
+
+def test_a_one_job_sweep_leaves_no_worker_server_behind(tmp_path) -> None:
+    """The launcher's setup starts the workers' server before it knows the sweep's size; a launch
+    of one job needs no workers and stops it (it could outlive the process by the rest of its
+    imports, or sit idle beside a long job)."""
+    extra, env = with_events(tmp_path)
+    args = ["-m", "seed=0", "hydra/launcher=stacked", "hydra.launcher.n_jobs=2", "logger=none"]
+    args += ["model.widths=[16]", "data.train_fraction=0.1", "trainer.max_epochs=1", *extra]
+    result = run_cli([*args, f"hydra.sweep.dir={tmp_path / 'sweep'}"], tmp_path, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "sweep finished: 1 job" in result.stderr
+    assert [e["server"] for e in events(tmp_path) if e["event"] == "multirun_end"] == [False]
     assert processes_with(str(tmp_path)) == []

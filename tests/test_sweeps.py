@@ -222,12 +222,15 @@ def test_a_parallel_pruned_study_ends_with_every_trial_in_a_final_state(tmp_path
 
 
 @pytest.mark.slow
-def test_the_trials_of_a_batch_train_as_one_stack_each_told_its_own_result(tmp_path) -> None:
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_trials_of_a_batch_train_as_one_stack_each_told_its_own_result(
+    tmp_path, workers
+) -> None:
     """Optuna under the stacked launcher: the 2 trials of each batch (`hydra.sweeper.n_jobs`)
     differ only in their sampled lr, weight decay and L2 weight and their trial number, so they
     train as one stack; each member reports to its own trial and is told its own state and
-    value, as a trial run alone is."""
-    launcher = ["hydra/launcher=stacked", "hydra.launcher.n_jobs=1"]
+    value, as a trial run alone is. With workers each batch's launch is planned in one of them."""
+    launcher = ["hydra/launcher=stacked", f"hydra.launcher.n_jobs={workers}"]
     result, trials, sweep_dir = four_trials_two_at_a_time(launcher, tmp_path)
     log = result.stdout + result.stderr
     assert "jobs 0-1 train as one stack of 2" in log and "jobs 2-3 train as one stack of 2" in log

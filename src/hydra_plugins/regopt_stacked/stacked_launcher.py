@@ -38,7 +38,13 @@ from regopt.sweep.stack_plan import (
     settle_workers,
     worker_count,
 )
-from regopt.sweep.worker_pool import logged_here, run_in_workers, run_on_a_worker, worker_context
+from regopt.sweep.worker_pool import (
+    logged_here,
+    run_in_workers,
+    run_on_a_worker,
+    stop_server,
+    worker_context,
+)
 
 log = logging.getLogger("regopt")
 
@@ -117,6 +123,8 @@ class StackedLauncher(Launcher):
         configs = [self._compose(initial_job_idx, job_overrides[0])]
         workers = worker_count(self.settings["n_jobs"], configs[0], len(job_overrides))
         context = worker_context(configs[0]) if workers > 1 else None  # started by setup
+        if workers == 1 and may_use_workers(self.settings["n_jobs"], self.config):
+            stop_server()  # setup started it, and one job needs none
         for position, overrides in enumerate(job_overrides[1:], start=1):
             configs.append(self._compose(initial_job_idx + position, overrides))
         settings = {**self.settings, "n_jobs": workers}

@@ -18,8 +18,11 @@ starts no other: the sweep then stops as an in-process one does, with Interrupte
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
+import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
@@ -45,6 +48,22 @@ def worker_context(config: Any = None) -> Any:
     context.set_forkserver_preload(preload)  # no effect once a server runs: it is reused
     forkserver.ensure_running()  # starts the server and returns: the imports run beside us
     return context
+
+
+def stop_server() -> None:
+    """Stop the workers' server when a launch needs no workers (one job): started by the
+    launcher's setup, it may still be importing, and would outlive this process by up to 5 s
+    (it reads its pipe only after its imports), or sit idle beside a long job. Killed, then
+    reaped by the standard library's own stop, so a later launch starts a new one."""
+    from multiprocessing import forkserver
+
+    server = forkserver._forkserver  # type: ignore[attr-defined]
+    pid = getattr(server, "_forkserver_pid", None)
+    if pid is None or not hasattr(server, "_stop"):
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    server._stop()
 
 
 def target_modules(config: Any) -> list[str]:
