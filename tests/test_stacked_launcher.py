@@ -275,7 +275,10 @@ def test_sigterm_stops_the_workers_stacks_and_starts_no_other(tmp_path) -> None:
         assert (summary["status"], summary["signal"]) == ("interrupted", "SIGTERM"), err[-3000:]
         last = torch.load(sweep / str(job) / "checkpoints" / "last.ckpt", weights_only=True)
         finished = [r for r in read_metrics(sweep / str(job)) if "train/loss" in r]
-        assert last["epoch"] == finished[-1]["epoch"] > 0  # the last finished epoch's end
+        # the last finished epoch's end; or the next one's, when the signal came between that
+        # epoch end's checkpoints and its metrics reaching the loggers (the order a separate
+        # run's epoch end has too: its last.ckpt then holds that epoch's rows for resume=auto)
+        assert last["epoch"] - finished[-1]["epoch"] in (0, 1) and finished[-1]["epoch"] > 0
     assert [p.name for p in job_dirs(sweep)] == ["0", "1", "2", "3"]
     assert any(line.startswith("resume it with: ") for line in err.splitlines())
     deadline = time.monotonic() + 30
