@@ -94,13 +94,15 @@ class StackedLauncher(Launcher):
         }
         self.config: DictConfig | None = None
         self.task_function: TaskFunction | None = None
+        self.server_started = False  # the workers' server, by setup (regopt.sweep.worker_pool)
         self.hydra_context: HydraContext | None = None
 
     def setup(
         self, *, hydra_context: HydraContext, task_function: TaskFunction, config: DictConfig
     ) -> None:
         self.config, self.hydra_context, self.task_function = config, hydra_context, task_function
-        if may_use_workers(self.settings["n_jobs"], config):
+        self.server_started = may_use_workers(self.settings["n_jobs"], config)
+        if self.server_started:
             # the workers' server imports the training code (5 s of a core) from now on, while
             # the sweeper checks and this launcher composes the jobs, and runs the plan
             worker_context(config)
@@ -123,8 +125,9 @@ class StackedLauncher(Launcher):
         configs = [self._compose(initial_job_idx, job_overrides[0])]
         workers = worker_count(self.settings["n_jobs"], configs[0], len(job_overrides))
         context = worker_context(configs[0]) if workers > 1 else None  # started by setup
-        if workers == 1 and may_use_workers(self.settings["n_jobs"], self.config):
-            stop_server()  # setup started it, and one job needs none
+        if workers == 1 and self.server_started:
+            stop_server()  # one job needs none
+            self.server_started = False
         for position, overrides in enumerate(job_overrides[1:], start=1):
             configs.append(self._compose(initial_job_idx + position, overrides))
         settings = {**self.settings, "n_jobs": workers}

@@ -108,7 +108,7 @@ def _new_figure(layout: Layout) -> Any:
         ax.set_xlabel("epoch")
         # placed, not measured: matplotlib measures every tick label of the axis to place it
         ax.xaxis.set_label_coords(0.5, -0.085)
-        ax.yaxis.set_label_coords(-0.1, 0.5)  # no label: nothing to measure for either
+        ax.yaxis.set_label_coords(-0.1, 0.5)  # it has no label: its tick labels go unmeasured too
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
         ax.set_title(name, y=1.0)  # placed, not measured: auto-placement lays out every tick label
         ax.grid(alpha=0.3)

@@ -25,7 +25,6 @@ import os
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from contextlib import contextmanager
 from typing import Any
 
 from regopt.interrupt import Interrupted, signals_reach
@@ -85,7 +84,7 @@ def target_modules(config: Any) -> list[str]:
     return modules
 
 
-@contextmanager
+@contextlib.contextmanager
 def logged_here(logger: logging.Logger) -> Iterator[list[logging.LogRecord]]:
     """The records `logger` (INFO and above) makes meanwhile, kept for another process to emit,
     and not given to this process's handlers."""
